@@ -1,0 +1,56 @@
+"""Runtime configuration, read from the environment (prefix ``LOKET_``) by pydantic-settings.
+
+Development defaults run the whole stack on this machine with embedded services. Outside
+development (``LOKET_ENV`` other than ``development``/``test``) the secret key must be set
+explicitly: a placeholder secret is refused at start.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_PLACEHOLDER_SECRET = "development-only-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOKET_", env_file=None, extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    # Empty means: run an embedded PostgreSQL (pgserver) under data_dir. Read as DATABASE_URL
+    # too, the name every PostgreSQL tool knows.
+    database_url: str = Field(default="", validation_alias="DATABASE_URL")
+    data_dir: Path = PROJECT_ROOT / "data"
+    definitions_dir: Path = PROJECT_ROOT / "definitions"
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "loket"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    # The time-skipping test server cannot register custom search attributes; everywhere
+    # else they are on.
+    search_attributes: bool = True
+
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    secret_key: SecretStr = SecretStr(_PLACEHOLDER_SECRET)
+    token_ttl_hours: int = 12
+
+    # Outbound notifications (escalations) are POSTed here when set.
+    webhook_url: str = ""
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> Settings:
+        if self.env == "production" and self.secret_key.get_secret_value() == _PLACEHOLDER_SECRET:
+            raise ValueError("LOKET_SECRET_KEY must be set to a real secret in production")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
