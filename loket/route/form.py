@@ -1,0 +1,116 @@
+"""The application form: validating a submission and the values CEL expressions see.
+
+A submission is checked against the permit type's declared fields by a pydantic model
+built from them, so a bad field is reported by name. Optional fields left out take the
+zero value of their type, so conditions never meet a missing variable.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from loket.route.model import FieldType, FormField, PermitType
+
+FormValue = str | int | float | bool
+
+_ZERO: dict[FieldType, FormValue] = {
+    FieldType.STRING: "",
+    FieldType.INTEGER: 0,
+    FieldType.NUMBER: 0.0,
+    FieldType.BOOLEAN: False,
+    FieldType.DATE: "",
+    FieldType.CHOICE: "",
+}
+
+
+class FormError(ValueError):
+    """A submission that does not fit the form; ``errors`` name each field."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+def _annotation(spec: FormField) -> Any:
+    if spec.type is FieldType.CHOICE:
+        return Literal[tuple(spec.choices or ())]
+    return {
+        FieldType.STRING: str,
+        FieldType.INTEGER: int,
+        FieldType.NUMBER: float,
+        FieldType.BOOLEAN: bool,
+        FieldType.DATE: date,
+    }[spec.type]
+
+
+def _form_model(permit: PermitType) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for name, spec in permit.form.items():
+        constraints: dict[str, Any] = {"title": spec.label}
+        if spec.minimum is not None and spec.type in (FieldType.INTEGER, FieldType.NUMBER):
+            constraints["ge"] = spec.minimum
+        if spec.maximum is not None and spec.type in (FieldType.INTEGER, FieldType.NUMBER):
+            constraints["le"] = spec.maximum
+        if spec.type is FieldType.STRING:
+            constraints["max_length"] = spec.max_length or 2000
+            if spec.required:
+                constraints["min_length"] = 1
+        annotation = _annotation(spec)
+        if spec.required:
+            fields[name] = (annotation, Field(**constraints))
+        else:
+            fields[name] = (annotation | None, Field(default=None, **constraints))
+    # strict: no silent "1" -> True; extra: forbid unknown fields.
+    config = ConfigDict(extra="forbid", strict=False, str_strip_whitespace=True)
+    return create_model(f"{permit.id}Form", __config__=config, **fields)
+
+
+def normalize(permit: PermitType, submitted: dict[str, Any]) -> dict[str, FormValue]:
+    """Validate ``submitted`` and return the values with their declared types."""
+    try:
+        parsed = _form_model(permit).model_validate(submitted)
+    except ValidationError as exc:
+        raise FormError(
+            [
+                {"field": ".".join(str(p) for p in err["loc"]) or "form", "message": err["msg"]}
+                for err in exc.errors()
+            ]
+        ) from None
+    values: dict[str, FormValue] = {}
+    for name, spec in permit.form.items():
+        value = getattr(parsed, name)
+        if value is None:
+            value = _ZERO[spec.type]
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif spec.type is FieldType.NUMBER:
+            value = float(value)
+        values[name] = value
+    return values
+
+
+def sample_environments(permit: PermitType) -> list[dict[str, object]]:
+    """Two typed sample applications (booleans true, then false) for checking expressions."""
+    envs: list[dict[str, object]] = []
+    for flag in (True, False):
+        env: dict[str, object] = dict(permit.fees.parameter_values())
+        for name, spec in permit.form.items():
+            sample: FormValue
+            if spec.type is FieldType.BOOLEAN:
+                sample = flag
+            elif spec.type is FieldType.CHOICE:
+                sample = (spec.choices or [""])[0 if flag else -1]
+            elif spec.type is FieldType.INTEGER:
+                sample = int(spec.minimum or 1)
+            elif spec.type is FieldType.NUMBER:
+                sample = float(spec.minimum or 1.5)
+            elif spec.type is FieldType.DATE:
+                sample = "2026-01-02"
+            else:
+                sample = "x"
+            env[name] = sample
+        envs.append(env)
+    return envs
