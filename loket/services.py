@@ -111,6 +111,17 @@ def temporal_test_server_path() -> Path:
 # --------------------------------------------------------------------------- Temporal
 
 
+def search_attribute_args(
+    search_attribute_types: Mapping[str, str] = search_attributes.CLI_TYPES,
+) -> list[str]:
+    """``--search-attribute NAME=TYPE`` for each Loket search attribute (``temporal server
+    start-dev``; also ``WorkflowEnvironment.start_local(dev_server_extra_args=...)``)."""
+    args: list[str] = []
+    for name, type_name in search_attribute_types.items():
+        args += ["--search-attribute", f"{name}={type_name}"]
+    return args
+
+
 def dev_server_args(
     db_file: Path | None,
     ui_port: int | None,
@@ -138,9 +149,7 @@ def dev_server_args(
     for namespace in namespaces:
         if namespace != "default":
             args += ["--namespace", namespace]
-    for name, type_name in search_attribute_types.items():
-        args += ["--search-attribute", f"{name}={type_name}"]
-    return args
+    return args + search_attribute_args(search_attribute_types)
 
 
 async def missing_search_attributes(client: Client, namespace: str) -> list[str]:
