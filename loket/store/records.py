@@ -1,0 +1,185 @@
+"""Writes the workflow's state changes into the read model, idempotently.
+
+One batch is one transaction. The application row's ``last_seq`` tells which audit events
+are already written: a retried activity finds its batch applied and writes nothing, so no
+task row or audit event is ever duplicated. Audit events form a hash chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import asyncpg
+
+from workflows.messages import AuditEntry, RecordBatch
+
+
+def audit_hash(prev_hash: str, registration_number: str, entry: Mapping[str, Any]) -> str:
+    """sha256 over the previous hash and the canonical JSON of this event."""
+    canonical = json.dumps(
+        {"registration_number": registration_number, **entry},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+def _hashable(entry: AuditEntry) -> dict[str, Any]:
+    return entry.model_dump(mode="json")
+
+
+_UPSERT_APPLICATION = """
+INSERT INTO applications AS a (
+    registration_number, permit_type, route_version, status, data, submitted_at,
+    service_due_at, calendar_version, current_steps, current_agencies,
+    waiting_for_applicant, fees, fee_total, finished_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+ON CONFLICT (registration_number) DO UPDATE SET
+    status = EXCLUDED.status, data = EXCLUDED.data, service_due_at = EXCLUDED.service_due_at,
+    current_steps = EXCLUDED.current_steps, current_agencies = EXCLUDED.current_agencies,
+    waiting_for_applicant = EXCLUDED.waiting_for_applicant, fees = EXCLUDED.fees,
+    fee_total = EXCLUDED.fee_total, finished_at = EXCLUDED.finished_at, updated_at = now()
+"""
+
+_UPSERT_TASK = """
+INSERT INTO tasks AS t (
+    registration_number, step_id, attempt, name, agency, counter, state, clock, opened_at,
+    due_at, calendar_version, claimed_by, outcome, note, decided_by, closed_at, escalation_level)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+ON CONFLICT (registration_number, step_id, attempt) DO UPDATE SET
+    state = EXCLUDED.state, due_at = EXCLUDED.due_at, claimed_by = EXCLUDED.claimed_by,
+    outcome = COALESCE(EXCLUDED.outcome, t.outcome), note = COALESCE(EXCLUDED.note, t.note),
+    decided_by = COALESCE(EXCLUDED.decided_by, t.decided_by),
+    closed_at = EXCLUDED.closed_at, escalation_level = EXCLUDED.escalation_level,
+    updated_at = now()
+"""
+
+_INSERT_AUDIT = """
+INSERT INTO audit_events (
+    registration_number, seq, event, at, actor, actor_role, step_id, attempt, from_state,
+    to_state, details, prev_hash, hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+"""
+
+
+async def apply_batch(pool: asyncpg.Pool, batch: RecordBatch) -> bool:
+    """Write ``batch``; returns False when it was already written (a retry)."""
+    app = batch.application
+    reg = app.registration_number
+    async with pool.acquire() as conn, conn.transaction():
+        head = await conn.fetchrow(
+            "SELECT last_seq, last_hash FROM applications WHERE registration_number = $1 FOR UPDATE",
+            reg,
+        )
+        last_seq, last_hash = (head["last_seq"], head["last_hash"]) if head else (0, "")
+        if batch.audit and batch.audit[-1].seq <= last_seq:
+            return False
+        fees = app.fees.model_dump(mode="json") if app.fees else None
+        await conn.execute(
+            _UPSERT_APPLICATION,
+            reg,
+            app.permit_type,
+            app.route_version,
+            app.status,
+            app.data,
+            app.submitted_at,
+            app.service_due_at,
+            app.calendar_version,
+            list(app.current_steps),
+            list(app.current_agencies),
+            app.waiting_for_applicant,
+            fees,
+            app.fees.total if app.fees else None,
+            app.finished_at,
+        )
+        await conn.executemany(
+            _UPSERT_TASK,
+            [
+                (
+                    reg,
+                    t.step_id,
+                    t.attempt,
+                    t.name,
+                    t.agency,
+                    t.counter,
+                    t.state,
+                    t.clock,
+                    t.opened_at,
+                    t.due_at,
+                    t.calendar_version,
+                    t.claimed_by,
+                    t.outcome,
+                    t.note,
+                    t.decided_by,
+                    t.closed_at,
+                    t.escalation_level,
+                )
+                for t in batch.tasks
+            ],
+        )
+        rows = []
+        for entry in batch.audit:
+            if entry.seq <= last_seq:
+                continue
+            digest = audit_hash(last_hash, reg, _hashable(entry))
+            rows.append(
+                (
+                    reg,
+                    entry.seq,
+                    entry.event,
+                    entry.at,
+                    entry.actor,
+                    entry.actor_role,
+                    entry.step_id,
+                    entry.attempt,
+                    entry.from_state,
+                    entry.to_state,
+                    entry.details,
+                    last_hash,
+                    digest,
+                )
+            )
+            last_seq, last_hash = entry.seq, digest
+        await conn.executemany(_INSERT_AUDIT, rows)
+        await conn.execute(
+            "UPDATE applications SET last_seq = $2, last_hash = $3 WHERE registration_number = $1",
+            reg,
+            last_seq,
+            last_hash,
+        )
+        return True
+
+
+async def verify_audit_chain(conn: asyncpg.Connection, registration_number: str) -> list[int]:
+    """Sequence numbers whose hash does not match their content: empty when intact."""
+    rows = await conn.fetch(
+        "SELECT * FROM audit_events WHERE registration_number = $1 ORDER BY seq",
+        registration_number,
+    )
+    broken: list[int] = []
+    prev = ""
+    for row in rows:
+        entry = AuditEntry(
+            seq=row["seq"],
+            event=row["event"],
+            at=row["at"],
+            actor=row["actor"],
+            actor_role=row["actor_role"],
+            step_id=row["step_id"],
+            attempt=row["attempt"],
+            from_state=row["from_state"],
+            to_state=row["to_state"],
+            details=row["details"],
+        )
+        if (
+            row["prev_hash"] != prev
+            or audit_hash(prev, registration_number, _hashable(entry)) != row["hash"]
+        ):
+            broken.append(row["seq"])
+        prev = row["hash"]
+    return broken
