@@ -1,0 +1,370 @@
+"""``loket dev``: the whole local stack in one command, with embedded defaults.
+
+In order: an embedded PostgreSQL (unless ``DATABASE_URL`` names a server), the Temporal dev
+server with its Web UI (unless ``--temporal-address``/``LOKET_TEMPORAL_ADDRESS`` names an
+existing server, which is then only checked), the migrations, then the worker and the API
+in one asyncio loop. Ctrl-C (SIGINT) or SIGTERM stops the API and the worker first, then the
+servers this command started. Everything lives under the data folder (``LOKET_DATA_DIR``,
+default ``./data``), so running it again keeps every application.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+from collections.abc import Awaitable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+import uvicorn
+
+from loket import services
+from loket.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DEFAULT_UI_PORT = 8233
+POSTGRES_SUBDIR = "postgresql"
+TEMPORAL_SUBDIR = "temporal"
+_SHUTDOWN_GRACE_S = 30.0
+
+
+class _StopRequested(Exception):
+    """A stop signal arrived while the stack was still starting."""
+
+
+@dataclass(frozen=True)
+class DevOptions:
+    """What ``loket dev`` starts itself, beside the settings."""
+
+    start_temporal: bool = True
+    ui_port: int = DEFAULT_UI_PORT
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "dev",
+        help="run the whole local stack (Temporal dev server, PostgreSQL, worker, API)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    temporal = parser.add_mutually_exclusive_group()
+    temporal.add_argument(
+        "--temporal-address",
+        metavar="HOST:PORT",
+        help="use this running Temporal server instead of starting the dev server "
+        "(default: LOKET_TEMPORAL_ADDRESS when set)",
+    )
+    temporal.add_argument(
+        "--temporal-port",
+        type=int,
+        help="gRPC port of the dev server this command starts (default 7233)",
+    )
+    parser.add_argument(
+        "--data-dir", type=Path, help="where PostgreSQL and Temporal keep their data"
+    )
+    parser.add_argument("--api-host", help="API bind address (default: LOKET_API_HOST)")
+    parser.add_argument("--api-port", type=int, help="API port (default: LOKET_API_PORT)")
+    parser.add_argument(
+        "--ui-port",
+        type=int,
+        help="Temporal Web UI port of the dev server (default: the port of LOKET_TEMPORAL_UI_URL)",
+    )
+    parser.set_defaults(func=_command)
+
+
+def resolve(args: argparse.Namespace, settings: Settings) -> tuple[Settings, DevOptions]:
+    """Settings and options of one ``loket dev`` run: flags override the environment."""
+    update: dict[str, object] = {}
+    external = "temporal_address" in settings.model_fields_set
+    if args.temporal_address:
+        update["temporal_address"] = args.temporal_address
+        external = True
+    if args.data_dir is not None:
+        update["data_dir"] = args.data_dir.resolve()
+    if args.api_host:
+        update["api_host"] = args.api_host
+    if args.api_port is not None:
+        update["api_port"] = args.api_port
+    ui_port: int = args.ui_port or urlsplit(settings.temporal_ui_url).port or DEFAULT_UI_PORT
+    if not external:
+        host, port = _split_address(settings.temporal_address)
+        update["temporal_address"] = f"{host}:{args.temporal_port or port}"
+        update["temporal_ui_url"] = f"http://{host}:{ui_port}"
+    return settings.model_copy(update=update), DevOptions(not external, ui_port)
+
+
+def _command(args: argparse.Namespace) -> int:
+    if not getattr(args, "verbose", False):
+        # pgserver logs every pg_ctl call at INFO.
+        logging.getLogger("pgserver").setLevel(logging.WARNING)
+    settings, options = resolve(args, get_settings())
+    try:
+        return asyncio.run(run_dev(settings, options))
+    except services.ServiceError as exc:
+        logger.error("%s", exc)
+        return 1
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        logger.warning("forced stop")
+        return 130
+
+
+def _split_address(address: object) -> tuple[str, int]:
+    host, _, port = str(address).rpartition(":")
+    if not host or not port.isdigit():
+        raise services.ServiceError(f"Temporal address must be HOST:PORT, got {address!r}")
+    return host, int(port)
+
+
+async def run_dev(
+    settings: Settings,
+    options: DevOptions | None = None,
+    *,
+    stop: asyncio.Event | None = None,
+    ready: asyncio.Event | None = None,
+) -> int:
+    """Run the stack until ``stop`` is set or SIGINT/SIGTERM; return the exit code.
+
+    ``ready`` is set once the API answers (tests use it together with ``stop``).
+    """
+    options = options or DevOptions()
+    stop = stop or asyncio.Event()
+    with _stop_on_signals(stop):
+        try:
+            return await _Stack(settings, options, stop, ready).run()
+        except _StopRequested:
+            logger.info("stopped before the stack was up")
+            return 0
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
+    """First SIGINT/SIGTERM: graceful stop. Second: cancel everything now."""
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    received = 0
+
+    def handle(signum: int) -> None:
+        nonlocal received
+        received += 1
+        if received == 1:
+            logger.info("%s received: stopping (again to force)", signal.Signals(signum).name)
+            stop.set()
+        elif main_task is not None:
+            logger.warning("second signal: cancelling")
+            main_task.cancel()
+
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, handle, signum)
+        except (RuntimeError, ValueError):  # not the main thread
+            continue
+        installed.append(signum)
+    try:
+        yield
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+class _Stack:
+    def __init__(
+        self,
+        settings: Settings,
+        options: DevOptions,
+        stop: asyncio.Event,
+        ready: asyncio.Event | None,
+    ) -> None:
+        self.settings = settings
+        self.options = options
+        self.stop = stop
+        self.ready = ready
+
+    async def _phase(self, step: Awaitable[T]) -> T:
+        """Await one start-up step, abandoning it when a stop is requested."""
+        task = asyncio.ensure_future(step)
+        stopper = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise _StopRequested
+
+    async def run(self) -> int:
+        settings = self.settings
+        if services.port_in_use(settings.api_host, settings.api_port):
+            raise services.ServiceError(
+                f"API port {settings.api_host}:{settings.api_port} is already in use "
+                "(another `loket dev`?); choose another with --api-port"
+            )
+        async with contextlib.AsyncExitStack() as stack:
+            dsn = settings.database_url
+            if dsn:
+                logger.info("PostgreSQL: %s (DATABASE_URL)", _redact(dsn))
+            else:
+                pg_dir = settings.data_dir / POSTGRES_SUBDIR
+                dsn = await self._phase(
+                    stack.enter_async_context(services.embedded_postgres(pg_dir))
+                )
+                logger.info("PostgreSQL: embedded, data in %s", pg_dir)
+
+            if self.options.start_temporal:
+                host, port = _split_address(settings.temporal_address)
+                temporal_dir = settings.data_dir / TEMPORAL_SUBDIR
+                await self._phase(
+                    stack.enter_async_context(
+                        services.temporal_dev_server(
+                            temporal_dir,
+                            ip=host,
+                            port=port,
+                            ui_port=self.options.ui_port,
+                            namespace=settings.temporal_namespace,
+                        )
+                    )
+                )
+                logger.info(
+                    "Temporal: dev server on %s, data in %s",
+                    settings.temporal_address,
+                    temporal_dir,
+                )
+            else:
+                await self._phase(check_temporal(settings))
+
+            from loket.store.migrate import migrate
+
+            await self._phase(migrate(dsn))
+            logger.info("PostgreSQL: migrations applied")
+            return await self._serve(dsn)
+
+    async def _serve(self, dsn: str) -> int:
+        """The worker and the API in this loop, until a stop or a failure."""
+        from loket.api.app import create_app
+        from worker import run_worker
+
+        settings = self.settings
+        app = create_app(settings, dsn)
+        server = _Server(
+            uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_config=None)
+        )
+        worker_task = asyncio.create_task(run_worker(settings, dsn, self.stop), name="worker")
+        api_task = asyncio.create_task(_serve_api(server), name="api")
+        stopper = asyncio.create_task(self.stop.wait(), name="stop")
+        announcer = asyncio.create_task(self._announce(server), name="announce")
+        tasks = {worker_task, api_task}
+        failed = False
+        try:
+            done, _ = await asyncio.wait({*tasks, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for task in tasks & done:
+                exc = task.exception()
+                if exc is None and self.stop.is_set():
+                    continue  # it saw the stop before we did
+                failed = True
+                logger.error(
+                    "%s stopped unexpectedly%s",
+                    task.get_name(),
+                    f": {exc!r}" if exc else "",
+                    exc_info=exc,
+                )
+        finally:
+            self.stop.set()
+            server.should_exit = True
+            announcer.cancel()
+            stopper.cancel()
+            _, pending = await asyncio.wait(tasks, timeout=_SHUTDOWN_GRACE_S)
+            for task in pending:
+                logger.warning(
+                    "%s did not stop within %.0fs; cancelling", task.get_name(), _SHUTDOWN_GRACE_S
+                )
+                task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for task, result in zip(tasks, results, strict=True):
+                if isinstance(result, Exception) and not failed:
+                    failed = True
+                    logger.error("%s failed while stopping: %r", task.get_name(), result)
+        logger.info("stopped")
+        return 1 if failed else 0
+
+    async def _announce(self, server: _Server) -> None:
+        await server.up.wait()
+        settings = self.settings
+        api = f"http://{settings.api_host}:{settings.api_port}"
+        # One record, so the block is not interleaved with other output.
+        logger.info(
+            "Loket is running:\n"
+            "  API:          %s\n"
+            "  API docs:     %s/docs\n"
+            "  Temporal UI:  %s\n"
+            "  Temporal:     %s (namespace %s, task queue %s)\n"
+            "Ctrl-C stops everything; data stay in %s",
+            api,
+            api,
+            settings.temporal_ui_url,
+            settings.temporal_address,
+            settings.temporal_namespace,
+            settings.temporal_task_queue,
+            settings.data_dir,
+        )
+        if self.ready is not None:
+            self.ready.set()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server without its own signal handling: ``loket dev`` owns the signals
+    (uvicorn would re-raise SIGINT once the API stopped, before the worker has)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.up = asyncio.Event()
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started:
+            self.up.set()
+
+
+async def _serve_api(server: _Server) -> None:
+    try:
+        await server.serve()
+    except SystemExit as exc:  # uvicorn exits the process when start-up fails
+        raise services.ServiceError(f"the API failed to start (exit code {exc.code})") from None
+    if not server.should_exit:
+        raise services.ServiceError("the API stopped by itself")
+
+
+async def check_temporal(settings: Settings) -> None:
+    """An existing Temporal server: it answers, knows the namespace, has the search
+    attributes (registered here when missing)."""
+    client = await services.connect_temporal(
+        settings.temporal_address, settings.temporal_namespace, within_s=10
+    )
+    missing = await services.missing_search_attributes(client, settings.temporal_namespace)
+    if missing:
+        logger.warning("registering missing search attributes: %s", ", ".join(missing))
+        await services.register_search_attributes(client, settings.temporal_namespace, missing)
+    logger.info("Temporal: existing server at %s", settings.temporal_address)
+
+
+def _redact(dsn: str) -> str:
+    parts = urlsplit(dsn)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return parts._replace(netloc=netloc).geturl()
+    return dsn
