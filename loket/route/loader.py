@@ -214,7 +214,8 @@ def validate_paths(paths: Sequence[Path], definitions_dir: Path) -> list[Definit
             except DefinitionErrors as exc:
                 errors += exc.errors
             continue
-        home = path.resolve().parent.parent
+        # A permit file lives in <defs>/permits/; agencies.yaml in <defs>/ itself.
+        home = path.resolve().parent if path.name == AGENCIES_FILE else path.resolve().parent.parent
         base = home if (home / AGENCIES_FILE).exists() else definitions_dir
         agencies, agency_errors = load_agencies(base)
         if agencies is None:
