@@ -18,3 +18,7 @@ async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asy
     )
     assert pool is not None
     return pool
+
+
+# What `pool.acquire()` yields and what `asyncpg.connect()` returns: queries take either.
+Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy

@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from loket.store.db import Conn
 from workflows.messages import AuditEntry, RecordBatch
 
 
@@ -155,7 +156,7 @@ async def apply_batch(pool: asyncpg.Pool, batch: RecordBatch) -> bool:
         return True
 
 
-async def verify_audit_chain(conn: asyncpg.Connection, registration_number: str) -> list[int]:
+async def verify_audit_chain(conn: Conn, registration_number: str) -> list[int]:
     """Sequence numbers whose hash does not match their content: empty when intact."""
     rows = await conn.fetch(
         "SELECT * FROM audit_events WHERE registration_number = $1 ORDER BY seq",

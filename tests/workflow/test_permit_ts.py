@@ -1,0 +1,191 @@
+"""The permit workflow on the time-skipping server, writing to a real PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from loket.applications import submit_application
+from loket.calendar import CalendarSnapshot
+from loket.route.loader import Catalog
+from loket.store.records import verify_audit_chain
+from tests.support import eventually
+from tests.workflow.conftest import utcnow
+from worker import build_worker
+from workflows.messages import (
+    Actor,
+    ApplicationView,
+    ClaimRequest,
+    DecisionRequest,
+    ResubmitRequest,
+)
+
+PBG_FORM: dict[str, Any] = {
+    "applicant_name": "Siti Rahayu",
+    "applicant_nik": "3316014101900001",
+    "site_address": "Jl. Pemuda 12, Blora",
+    "building_use": "usaha",
+    "building_area_m2": 640,
+    "floors": 2,
+    "fence_length_m": 20,
+}
+
+
+def staff(username: str, *counters: str, role: str = "staff", agency: str | None = None) -> Actor:
+    return Actor(username=username, role=role, counters=counters, agency=agency)  # type: ignore[arg-type]
+
+
+FRONT = staff("rina", "dpmptsp/front_office")
+SECRETARIAT = staff("budi", "dpupr/pbg_secretariat")
+TPA = staff("agus", "dpupr/tpa")
+DLH = staff("dewi", "dlh/environmental_review")
+RETRIBUTION = staff("eko", "dpupr/retribution")
+TELLER = staff("fajar", "bank/payment")
+ISSUANCE = staff("gita", "dpmptsp/issuance")
+
+
+async def open_tasks(pool: asyncpg.Pool, reg: str) -> list[str]:
+    rows = await pool.fetch(
+        "SELECT step_id FROM tasks WHERE registration_number = $1 AND state IN ('open','returned') "
+        "ORDER BY step_id",
+        reg,
+    )
+    return [r["step_id"] for r in rows]
+
+
+async def update_events(handle: Any) -> int:
+    """Update events in history. (The time-skipping server still logs a workflow task for a
+    rejected update; the dev server test checks that the history does not grow at all.)"""
+    history = await handle.fetch_history()
+    return sum(
+        1
+        for e in history.events
+        if e.HasField("workflow_execution_update_accepted_event_attributes")
+    )
+
+
+@pytest.mark.timeout(120)
+async def test_pbg_runs_end_to_end_with_return_and_parallel_reviews(
+    temporal_ts_env: WorkflowEnvironment,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    catalog: Catalog,
+    calendar_snapshot: CalendarSnapshot,
+) -> None:
+    env = temporal_ts_env
+    async with build_worker(env.client, pool, task_queue):
+        submitted = await submit_application(
+            client=env.client,
+            pool=pool,
+            permit=catalog.permit("PBG"),
+            calendar=calendar_snapshot,
+            form=PBG_FORM,
+            task_queue=task_queue,
+            now=utcnow(),
+        )
+        reg, handle = submitted.registration_number, submitted.handle
+        assert reg.startswith("PBG-")
+
+        async def decide(actor: Actor, step: str, outcome: str, note: str = "") -> ApplicationView:
+            return await handle.execute_update(
+                "decide",
+                DecisionRequest(step_id=step, outcome=outcome, note=note, actor=actor),
+                result_type=ApplicationView,
+            )
+
+        # The first task row is written by the workflow's first activity, shortly after start.
+        await eventually(lambda: open_tasks(pool, reg), lambda steps: steps == ["registration"])
+        view = await handle.query("view", result_type=ApplicationView)
+        assert [s.step_id for s in view.open_steps] == ["registration"]
+
+        # Wrong counter, wrong step, unknown outcome: refused with a reason, no history.
+        before = await update_events(handle)
+        for actor, step, outcome, reason in [
+            (TPA, "registration", "approve", "does not serve that counter"),
+            (FRONT, "completeness", "approve", "is not open"),
+            (FRONT, "registration", "stamp", "not an outcome"),
+        ]:
+            with pytest.raises(WorkflowUpdateFailedError) as refused:
+                await decide(actor, step, outcome)
+            assert reason in str(refused.value.cause)
+        assert await update_events(handle) == before
+
+        await handle.execute_update(
+            "claim", ClaimRequest(step_id="registration", actor=FRONT), result_type=ApplicationView
+        )
+        with pytest.raises(WorkflowUpdateFailedError) as claimed:
+            await decide(staff("other", "dpmptsp/front_office"), "registration", "approve")
+        assert "claimed by rina" in str(claimed.value.cause)
+
+        view = await decide(FRONT, "registration", "approve", "berkas lengkap")
+        assert [s.step_id for s in view.open_steps] == ["completeness"]
+        assert await open_tasks(pool, reg) == ["completeness"]
+
+        view = await decide(SECRETARIAT, "completeness", "return", "gambar struktur kurang")
+        assert view.waiting_for_applicant and view.open_steps[0].state == "returned"
+        with pytest.raises(WorkflowUpdateFailedError) as waiting:
+            await decide(SECRETARIAT, "completeness", "approve")
+        assert "waits for the applicant" in str(waiting.value.cause)
+
+        applicant = Actor(username=f"applicant:{reg}", role="applicant")
+        view = await handle.execute_update(
+            "resubmit",
+            ResubmitRequest(actor=applicant, note="gambar dilengkapi"),
+            result_type=ApplicationView,
+        )
+        assert view.open_steps[0].state == "open" and view.open_steps[0].attempt == 1
+
+        view = await decide(SECRETARIAT, "completeness", "approve")
+        assert sorted(s.step_id for s in view.open_steps) == ["environmental_review", "tpa_review"]
+        view = await decide(TPA, "tpa_review", "approve")
+        assert [s.step_id for s in view.open_steps] == ["environmental_review"]  # join waits
+        view = await decide(DLH, "environmental_review", "approve")
+        assert [s.step_id for s in view.open_steps] == ["assessment"]
+        assert view.fees is not None and view.fees.total > 0
+        view = await decide(RETRIBUTION, "assessment", "approve")
+        assert [s.step_id for s in view.open_steps] == ["payment"] and view.waiting_for_applicant
+        view = await decide(TELLER, "payment", "approve", "SSRD 2026/001")
+        view = await decide(ISSUANCE, "issuance", "approve")
+        assert view.status == "approved"
+
+        result = await handle.result()
+        assert result.status == "approved"
+
+    rows = await pool.fetch(
+        "SELECT step_id, attempt, state, outcome FROM tasks WHERE registration_number = $1 ORDER BY id",
+        reg,
+    )
+    assert [(r["step_id"], r["state"], r["outcome"]) for r in rows] == [
+        ("registration", "done", "approve"),
+        ("completeness", "done", "approve"),
+        ("tpa_review", "done", "approve"),
+        ("environmental_review", "done", "approve"),
+        ("assessment", "done", "approve"),
+        ("payment", "done", "approve"),
+        ("issuance", "done", "approve"),
+    ]
+    app = await pool.fetchrow("SELECT * FROM applications WHERE registration_number = $1", reg)
+    assert app["status"] == "approved" and app["fee_total"] == view.fees.total  # type: ignore[union-attr]
+    events = [
+        r["event"]
+        for r in await pool.fetch(
+            "SELECT event FROM audit_events WHERE registration_number = $1 ORDER BY seq", reg
+        )
+    ]
+    assert events[0] == "application_submitted" and events[-1] == "application_finished"
+    assert {
+        "step_returned",
+        "clock_paused",
+        "step_resumed",
+        "task_claimed",
+        "step_skipped",
+        "branches_forked",
+        "branches_joined",
+        "fees_assessed",
+    } <= set(events)
+    async with pool.acquire() as conn:
+        assert await verify_audit_chain(conn, reg) == []
