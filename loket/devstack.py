@@ -80,6 +80,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     parser.set_defaults(func=_command)
 
+    api = sub.add_parser(
+        "api",
+        help="serve only the HTTP API against DATABASE_URL and LOKET_TEMPORAL_ADDRESS "
+        "(production; `loket dev` runs everything)",
+    )
+    api.set_defaults(func=_api_command)
+
 
 def resolve(args: argparse.Namespace, settings: Settings) -> tuple[Settings, DevOptions]:
     """Settings and options of one ``loket dev`` run: flags override the environment."""
@@ -115,6 +122,27 @@ def _command(args: argparse.Namespace) -> int:
     except (asyncio.CancelledError, KeyboardInterrupt):
         logger.warning("forced stop")
         return 130
+
+
+def _api_command(args: argparse.Namespace) -> int:
+    """The API alone, as the production container runs it; migrations first (they take an
+    advisory lock, so API and worker replicas may start together)."""
+    from loket.api.app import create_app
+    from loket.store.migrate import migrate
+
+    settings = get_settings()
+    if not settings.database_url:
+        logger.error("DATABASE_URL is not set; `loket dev` runs the embedded stack instead")
+        return 2
+    asyncio.run(migrate(settings.database_url))
+    config = uvicorn.Config(
+        create_app(settings, settings.database_url),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_config=None,
+    )
+    uvicorn.Server(config).run()
+    return 0
 
 
 def _split_address(address: object) -> tuple[str, int]:
