@@ -1,0 +1,139 @@
+"""Records workflow histories for the replay tests.
+
+Run after a deliberate change of workflow behaviour, from the repository root:
+    .venv/bin/python -m tests.workflow.record_histories
+It starts its own Temporal dev server and embedded PostgreSQL in a temporary folder, runs
+each scenario to its end and writes ``histories/<scenario>.json``. Commit the files: the
+replay test then guards every later change of workflow code against non-determinism.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from loket import services
+from loket.applications import submit_application
+from loket.calendar_data import covered_years, load_calendar
+from loket.route.loader import load_catalog
+from loket.store.db import create_pool
+from loket.store.migrate import migrate
+from tests.workflow.conftest import DEFINITIONS, utcnow
+from tests.workflow.test_permit_ts import (
+    DLH,
+    FRONT,
+    ISSUANCE,
+    PBG_FORM,
+    RETRIBUTION,
+    SECRETARIAT,
+    TELLER,
+    TPA,
+)
+from worker import build_worker
+from workflows.messages import (
+    Actor,
+    ApplicationView,
+    ClaimRequest,
+    DecisionRequest,
+    ResubmitRequest,
+)
+
+HISTORIES = Path(__file__).resolve().parent / "histories"
+PROTOTYPE = Actor(username="agus", role="staff", counters=("dpupr/tpa",))
+
+Handle = WorkflowHandle[Any, ApplicationView]
+
+
+async def _decide(handle: Handle, actor: Actor, step: str, outcome: str, note: str = "") -> None:
+    await handle.execute_update(
+        "decide",
+        DecisionRequest(step_id=step, outcome=outcome, note=note, actor=actor),
+        result_type=ApplicationView,
+    )
+
+
+async def pbg_with_return(handle: Handle, reg: str) -> None:
+    await handle.execute_update("claim", ClaimRequest(step_id="registration", actor=FRONT))
+    await _decide(handle, FRONT, "registration", "approve")
+    await _decide(handle, SECRETARIAT, "completeness", "return", "lengkapi gambar")
+    applicant = Actor(username=f"applicant:{reg}", role="applicant")
+    await handle.execute_update("resubmit", ResubmitRequest(actor=applicant, note="sudah"))
+    await _decide(handle, SECRETARIAT, "completeness", "approve")
+    await _decide(handle, DLH, "environmental_review", "approve")
+    await _decide(handle, TPA, "tpa_review", "approve")
+    await _decide(handle, RETRIBUTION, "assessment", "approve")
+    await _decide(handle, TELLER, "payment", "approve")
+    await _decide(handle, ISSUANCE, "issuance", "approve")
+
+
+async def pbg_mbr_rejected(handle: Handle, reg: str) -> None:
+    await _decide(handle, FRONT, "registration", "approve")
+    await _decide(handle, SECRETARIAT, "completeness", "approve")
+    await _decide(handle, PROTOTYPE, "prototype_review", "reject", "bukan desain prototipe")
+
+
+SCENARIOS = {
+    "pbg_with_return": (PBG_FORM, pbg_with_return),
+    "pbg_mbr_rejected": (
+        {**PBG_FORM, "building_use": "hunian", "building_area_m2": 45, "floors": 1, "is_mbr": True},
+        pbg_mbr_rejected,
+    ),
+}
+
+
+async def record(client: Client, dsn: str) -> None:
+    catalog = load_catalog(DEFINITIONS)
+    calendar = load_calendar(DEFINITIONS, *covered_years(DEFINITIONS))
+    pool = await create_pool(dsn)
+    task_queue = f"record-{uuid.uuid4()}"
+    try:
+        async with build_worker(client, pool, task_queue):
+            for name, (form, drive) in SCENARIOS.items():
+                submitted = await submit_application(
+                    client=client,
+                    pool=pool,
+                    permit=catalog.permit("PBG"),
+                    calendar=calendar,
+                    form=form,
+                    task_queue=task_queue,
+                    now=utcnow(),
+                )
+                while not await pool.fetchval(
+                    "SELECT last_seq FROM applications WHERE registration_number = $1",
+                    submitted.registration_number,
+                ):
+                    await asyncio.sleep(0.05)
+                await drive(submitted.handle, submitted.registration_number)
+                await submitted.handle.result()
+                history = await submitted.handle.fetch_history()
+                (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+                logging.info("recorded %s", name)
+    finally:
+        await pool.close()
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with services.embedded_postgres(Path(tmp) / "pg") as pg:
+            dsn = await services.create_database(pg, "record")
+            await migrate(dsn)
+            env = await WorkflowEnvironment.start_local(
+                dev_server_existing_path=str(services.temporal_cli_path()),
+                dev_server_extra_args=services.search_attribute_args(),
+                data_converter=pydantic_data_converter,
+            )
+            async with env:
+                await record(env.client, dsn)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,79 @@
+"""The permit workflow on the real Temporal dev server: history, search attributes, types."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.testing import WorkflowEnvironment
+
+from loket.applications import submit_application
+from loket.calendar import CalendarSnapshot
+from loket.route.loader import Catalog
+from tests.support import eventually
+from tests.workflow.conftest import utcnow
+from tests.workflow.test_permit_ts import FRONT, PBG_FORM, SECRETARIAT, TPA, open_tasks
+from worker import build_worker
+from workflows.messages import ApplicationView, DecisionRequest
+
+pytestmark = pytest.mark.devserver
+
+
+async def test_refusals_leave_no_trace_and_search_attributes_answer_admin_questions(
+    temporal_dev_env: WorkflowEnvironment,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    catalog: Catalog,
+    calendar_snapshot: CalendarSnapshot,
+) -> None:
+    client = temporal_dev_env.client
+    async with build_worker(client, pool, task_queue):
+        submitted = await submit_application(
+            client=client,
+            pool=pool,
+            permit=catalog.permit("PBG"),
+            calendar=calendar_snapshot,
+            form=PBG_FORM,
+            task_queue=task_queue,
+            now=utcnow(),
+        )
+        reg, handle = submitted.registration_number, submitted.handle
+        await eventually(lambda: open_tasks(pool, reg), lambda s: s == ["registration"])
+
+        # A refused Update is answered by the validator: the history does not grow at all.
+        before = len((await handle.fetch_history()).events)
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(
+                "decide",
+                DecisionRequest(step_id="registration", outcome="approve", actor=TPA),
+                result_type=ApplicationView,
+            )
+        assert "does not serve that counter" in str(refused.value.cause)
+        assert len((await handle.fetch_history()).events) == before
+
+        await handle.execute_update(
+            "decide",
+            DecisionRequest(step_id="registration", outcome="approve", actor=FRONT),
+            result_type=ApplicationView,
+        )
+        await handle.execute_update(
+            "decide",
+            DecisionRequest(step_id="completeness", outcome="approve", actor=SECRETARIAT),
+            result_type=ApplicationView,
+        )
+
+        # The Temporal UI lists it as a PBG, and visibility queries find it by step and agency.
+        description = await handle.describe()
+        assert description.workflow_type == "PBG"
+        query = (
+            f'WorkflowId = "{reg}" AND LoketPermitType = "PBG" AND LoketStep = "tpa_review" '
+            'AND LoketAgency = "dlh" AND LoketDueTime > "2000-01-01T00:00:00Z"'
+        )
+
+        async def matching() -> list[str]:
+            return [w.id async for w in client.list_workflows(query)]
+
+        assert await eventually(matching, lambda ids: ids == [reg])
+        attributes = description.typed_search_attributes
+        assert not any("Siti" in str(pair.value) for pair in attributes)  # no personal data
+        await handle.terminate("test done")
