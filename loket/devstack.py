@@ -113,8 +113,8 @@ def _command(args: argparse.Namespace) -> int:
     if not getattr(args, "verbose", False):
         # pgserver logs every pg_ctl call at INFO.
         logging.getLogger("pgserver").setLevel(logging.WARNING)
-    settings, options = resolve(args, get_settings())
     try:
+        settings, options = resolve(args, get_settings())
         return asyncio.run(run_dev(settings, options))
     except services.ServiceError as exc:
         logger.error("%s", exc)
