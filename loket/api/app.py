@@ -1,0 +1,148 @@
+"""The FastAPI application: public, auth, staff and admin routers over one set of services.
+
+``create_app`` builds the app; its lifespan creates the asyncpg pool, connects the Temporal
+client (unless one is given), and loads the catalog and the calendar snapshot once. Every
+error answers JSON ``{"detail": reason}``; an unexpected one answers a generic 500 and is
+logged here, never shown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import Client
+
+from loket.api import auth, public, staff
+from loket.api.deps import ApiError, Services, ServicesDep, error_body
+from loket.calendar_data import covered_years, load_calendar
+from loket.route.form import FormError
+from loket.route.loader import load_catalog
+from loket.settings import Settings
+from loket.store.db import create_pool
+
+log = logging.getLogger(__name__)
+
+INTERNAL_ERROR = "internal error; it has been logged"
+
+
+class Health(BaseModel):
+    status: str
+    permit_types: int
+    calendar_version: str
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    if parts and parts[0] == "form" and len(parts) > 1:
+        parts = parts[1:]  # the keys inside a permit form are the field names applicants know
+    return ".".join(parts) or "body"
+
+
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return JSONResponse(error_body(exc.detail), status_code=exc.status_code, headers=exc.headers)
+
+
+async def _form_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, FormError)
+    fields = ", ".join(e["field"] for e in exc.errors)
+    return JSONResponse(
+        error_body(f"the form has errors in: {fields}", errors=exc.errors),
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"field": _field_of(e.get("loc", ())), "message": e["msg"]} for e in exc.errors()]
+    fields = ", ".join(e["field"] for e in errors)
+    return JSONResponse(
+        error_body(f"invalid request: {fields}", errors=errors),
+        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return JSONResponse(
+        error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return JSONResponse(
+        error_body(INTERNAL_ERROR), status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
+    )
+
+
+def create_app(settings: Settings, dsn: str, *, client: Client | None = None) -> FastAPI:
+    """The API on the database at ``dsn`` and the Temporal server of ``settings`` (or
+    ``client``, already connected with the pydantic data converter)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        definitions = settings.definitions_dir
+        catalog = load_catalog(definitions)
+        calendar = load_calendar(definitions, *covered_years(definitions))
+        pool = await create_pool(dsn)
+        try:
+            if client is None:
+                from worker import connect
+
+                temporal = await connect(settings)
+            else:
+                temporal = client
+            app.state.services = Services(
+                settings=settings, pool=pool, client=temporal, catalog=catalog, calendar=calendar
+            )
+            log.info(
+                "API ready: %d permit types, calendar %s, task queue %r",
+                len(catalog.permits),
+                calendar.version,
+                settings.temporal_task_queue,
+            )
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(
+        title="Loket",
+        summary="Permit routing across the counters of a public service mall (MPP)",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(FormError, _form_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness: the database answers")
+    async def healthz(services: ServicesDep) -> Health:
+        async with services.pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+        return Health(
+            status="ok",
+            permit_types=len(services.catalog.permits),
+            calendar_version=services.calendar.version,
+        )
+
+    app.include_router(public.router)
+    app.include_router(auth.router)
+    app.include_router(staff.router)
+    app.include_router(staff.admin_router)
+    return app
+
+
+__all__ = ["Services", "create_app"]

@@ -1,0 +1,106 @@
+"""Sign-in for staff, supervisors, administrators and inspectors: bearer tokens.
+
+``POST /api/auth/token`` takes the OAuth2 password form (so ``/docs`` can sign in) and
+answers a random token valid for ``token_ttl_hours``; only its sha256 is stored. Every
+staff and admin route requires ``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, status
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, ConfigDict
+
+from loket.api.deps import BearerToken, CurrentUser, Services, ServicesDep, Unauthorized, utcnow
+from loket.store import users
+from loket.store.users import User
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+class TokenOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+
+
+class CounterOut(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    agency: str
+    counter: str
+    name: str
+
+
+class Me(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    username: str
+    full_name: str
+    role: str
+    agency: str | None
+    agency_name: str | None
+    counters: list[CounterOut]
+
+
+async def sign_in(services: Services, username: str, password: str) -> TokenOut:
+    async with services.pool.acquire() as conn:
+        user = await users.authenticate(conn, username, password)
+        if user is None:
+            log.info("sign-in refused for %r", username)
+            raise Unauthorized("wrong username or password")
+        issued = await users.issue_token(conn, user, now=utcnow(), ttl=services.token_ttl)
+    log.info("user %s signed in", user.username)
+    return TokenOut(access_token=issued.token, expires_at=issued.expires_at)
+
+
+def describe_user(services: Services, user: User) -> Me:
+    agencies = {a.id: a for a in services.catalog.agencies.agencies}
+    counters: list[CounterOut] = []
+    for key in user.counters:
+        agency_id, _, counter_id = key.partition("/")
+        agency = agencies.get(agency_id)
+        counter = next((c for c in agency.counters if c.id == counter_id), None) if agency else None
+        counters.append(
+            CounterOut(
+                key=key, agency=agency_id, counter=counter_id, name=counter.name if counter else key
+            )
+        )
+    agency = agencies.get(user.agency) if user.agency else None
+    return Me(
+        username=user.username,
+        full_name=user.full_name,
+        role=user.role,
+        agency=user.agency,
+        agency_name=agency.name if agency else None,
+        counters=counters,
+    )
+
+
+@router.post("/token", summary="Sign in with username and password (OAuth2 password form)")
+async def post_token(
+    services: ServicesDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> TokenOut:
+    return await sign_in(services, form.username, form.password)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke this token")
+async def post_logout(services: ServicesDep, user: CurrentUser, token: BearerToken) -> None:
+    assert token is not None  # CurrentUser resolved it
+    async with services.pool.acquire() as conn:
+        await users.revoke_token(conn, token)
+    log.info("user %s signed out", user.username)
+
+
+@router.get("/me", summary="The signed-in user, their agency and counters")
+async def get_me(services: ServicesDep, user: CurrentUser) -> Me:
+    return describe_user(services, user)

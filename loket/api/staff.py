@@ -1,0 +1,276 @@
+"""Staff, supervisors and administrators: inboxes, tasks, decisions, cancellation, audit.
+
+A user sees and works only tasks at their own counters (a supervisor: anywhere in their
+agency). A task elsewhere answers 404, exactly like a task that does not exist, so nothing
+leaks; the workflow's validators check the counter again before any decision counts.
+Administrators and inspectors read every task and audit trail; inspectors change nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from loket.api.deps import (
+    AdminUser,
+    AuditReader,
+    NotFound,
+    Services,
+    ServicesDep,
+    StaffUser,
+    TaskReader,
+    update_workflow,
+)
+from loket.api.public import DocumentOut
+from loket.fees import FeeAssessment, assess
+from loket.route.standard import required_documents
+from loket.store import queries
+from loket.store.records import verify_audit_chain
+from loket.store.users import User
+from workflows.messages import (
+    ApplicationStatus,
+    ApplicationView,
+    CancelRequest,
+    ClaimRequest,
+    DecisionRequest,
+)
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/staff", tags=["staff"])
+admin_router = APIRouter(prefix="/api/admin", tags=["admin"])
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class ApplicationSummary(_Out):
+    registration_number: str
+    permit_type: str
+    permit_name: str
+    route_version: int
+    status: ApplicationStatus
+    submitted_at: datetime
+    service_due_at: datetime | None
+    waiting_for_applicant: bool
+    data: dict[str, object]
+
+
+class TaskDetail(_Out):
+    task: queries.TaskRow
+    application: ApplicationSummary
+    outcomes: list[str] = Field(description="the outcomes this step offers")
+    documents: list[DocumentOut] = Field(description="checklist of the documents required")
+    fees: FeeAssessment
+    fees_assessed: bool = Field(description="false: a preview; the bill is not issued yet")
+    history: list[queries.AuditRow]
+
+
+class DecideBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: str = Field(min_length=1, max_length=64)
+    note: str = Field(default="", max_length=4000)
+
+
+class CancelBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=4000)
+
+
+class AuditOut(_Out):
+    registration_number: str
+    chain_intact: bool
+    broken_seqs: list[int] = Field(description="events whose hash does not match their content")
+    events: list[queries.AuditRow]
+
+
+# --- service functions (shared with the web pages) ---------------------------------------
+
+
+def may_read(user: User, agency: str, counter: str) -> bool:
+    return user.role in ("admin", "inspector") or user.serves(agency, counter)
+
+
+async def user_inbox(services: Services, user: User) -> list[queries.InboxRow]:
+    """Open and returned tasks of the user's counters (a supervisor's: the whole agency)."""
+    agencies = [user.agency] if user.role == "supervisor" and user.agency else []
+    async with services.pool.acquire() as conn:
+        return await queries.inbox(conn, counters=user.counters, agencies=agencies)
+
+
+async def _task_and_application(
+    services: Services, user: User, registration_number: str, step_id: str
+) -> tuple[queries.TaskRow, queries.ApplicationRow]:
+    async with services.pool.acquire() as conn:
+        task = await queries.task(conn, registration_number, step_id)
+        app = await queries.application(conn, registration_number)
+    if task is None or app is None or not may_read(user, task.agency, task.counter):
+        raise NotFound(f"no task '{step_id}' of {registration_number} at your counters")
+    return task, app
+
+
+async def task_detail(
+    services: Services, user: User, registration_number: str, step_id: str
+) -> TaskDetail:
+    task, app = await _task_and_application(services, user, registration_number, step_id)
+    async with services.pool.acquire() as conn:
+        history = await queries.audit_trail(conn, registration_number)
+    permit = services.catalog.permits.get(app.permit_type)
+    step = queries.task_step(permit, step_id)
+    fees = app.fees
+    if fees is None and permit is not None:
+        fees = assess(permit.fees, app.data)
+    return TaskDetail(
+        task=task,
+        application=ApplicationSummary(
+            registration_number=app.registration_number,
+            permit_type=app.permit_type,
+            permit_name=permit.name if permit else app.permit_type,
+            route_version=app.route_version,
+            status=app.status,
+            submitted_at=app.submitted_at,
+            service_due_at=app.service_due_at,
+            waiting_for_applicant=app.waiting_for_applicant,
+            data=app.data,
+        ),
+        outcomes=list(step.outcomes) if step else [],
+        documents=[
+            DocumentOut(id=d.id, name=d.name, required_when=d.required_when, note=d.note)
+            for d in (required_documents(permit, app.data) if permit else [])
+        ],
+        fees=fees or FeeAssessment(free=True, lines=[], total=0),
+        fees_assessed=app.fees is not None,
+        history=history,
+    )
+
+
+async def claim_task(
+    services: Services, user: User, registration_number: str, step_id: str
+) -> ApplicationView:
+    task, app = await _task_and_application(services, user, registration_number, step_id)
+    view = await update_workflow(
+        services,
+        registration_number,
+        "claim",
+        ClaimRequest(step_id=step_id, actor=user.actor()),
+        update_id=f"claim:{step_id}:{task.attempt}:{user.username}:{app.last_seq}",
+    )
+    log.info("%s claimed %s/%s", user.username, registration_number, step_id)
+    return view
+
+
+async def decide_task(
+    services: Services,
+    user: User,
+    registration_number: str,
+    step_id: str,
+    outcome: str,
+    note: str = "",
+) -> ApplicationView:
+    """Send the decision to the workflow; its answer is the application's new state."""
+    task, app = await _task_and_application(services, user, registration_number, step_id)
+    view = await update_workflow(
+        services,
+        registration_number,
+        "decide",
+        DecisionRequest(step_id=step_id, outcome=outcome, note=note, actor=user.actor()),
+        # The state version (last audit seq) keeps a retried request from acting twice while
+        # a later decision on the same step (after a return) is a new Update.
+        update_id=f"decide:{step_id}:{task.attempt}:{user.username}:{outcome}:{app.last_seq}",
+    )
+    log.info("%s decided %s/%s: %s", user.username, registration_number, step_id, outcome)
+    return view
+
+
+async def cancel_application(
+    services: Services, user: User, registration_number: str, reason: str
+) -> ApplicationView:
+    async with services.pool.acquire() as conn:
+        app = await queries.application(conn, registration_number)
+    if app is None:
+        raise NotFound(f"no application {registration_number}")
+    view = await update_workflow(
+        services,
+        registration_number,
+        "cancel",
+        CancelRequest(reason=reason, actor=user.actor()),
+        update_id=f"cancel:{user.username}:{app.last_seq}",
+    )
+    log.info("%s cancelled %s", user.username, registration_number)
+    return view
+
+
+async def application_audit(services: Services, registration_number: str) -> AuditOut:
+    async with services.pool.acquire() as conn:
+        if await queries.application(conn, registration_number) is None:
+            raise NotFound(f"no application {registration_number}")
+        events = await queries.audit_trail(conn, registration_number)
+        broken = await verify_audit_chain(conn, registration_number)
+    return AuditOut(
+        registration_number=registration_number,
+        chain_intact=not broken,
+        broken_seqs=broken,
+        events=events,
+    )
+
+
+# --- routes ------------------------------------------------------------------------------
+
+
+@router.get("/inbox", summary="Open tasks of my counters, soonest deadline first")
+async def get_inbox(services: ServicesDep, user: StaffUser) -> list[queries.InboxRow]:
+    return await user_inbox(services, user)
+
+
+@router.get(
+    "/tasks/{registration_number}/{step_id}",
+    summary="A task with the application, documents checklist, fees and history",
+)
+async def get_task(
+    services: ServicesDep, user: TaskReader, registration_number: str, step_id: str
+) -> TaskDetail:
+    return await task_detail(services, user, registration_number, step_id)
+
+
+@router.post("/tasks/{registration_number}/{step_id}/claim", summary="Claim a task")
+async def post_claim(
+    services: ServicesDep, user: StaffUser, registration_number: str, step_id: str
+) -> ApplicationView:
+    return await claim_task(services, user, registration_number, step_id)
+
+
+@router.post(
+    "/tasks/{registration_number}/{step_id}/decide",
+    summary="Decide a task; answers the application's new state (409 with the reason if refused)",
+)
+async def post_decide(
+    services: ServicesDep,
+    user: StaffUser,
+    registration_number: str,
+    step_id: str,
+    body: DecideBody,
+) -> ApplicationView:
+    return await decide_task(services, user, registration_number, step_id, body.outcome, body.note)
+
+
+@admin_router.post(
+    "/applications/{registration_number}/cancel", summary="Cancel an application (admin)"
+)
+async def post_cancel(
+    services: ServicesDep, user: AdminUser, registration_number: str, body: CancelBody
+) -> ApplicationView:
+    return await cancel_application(services, user, registration_number, body.reason)
+
+
+@admin_router.get(
+    "/applications/{registration_number}/audit",
+    summary="The audit trail in order, with the hash chain's verification",
+)
+async def get_audit(services: ServicesDep, user: AuditReader, registration_number: str) -> AuditOut:
+    return await application_audit(services, registration_number)

@@ -1,0 +1,119 @@
+"""The real API in a test: app lifespan, a worker on the same task queue, an HTTP client.
+
+Runs against a real PostgreSQL (``db_dsn``) and a real Temporal server (the client of a
+``WorkflowEnvironment``); requests go through ``httpx.ASGITransport`` into the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from loket.api.app import create_app
+from loket.api.deps import Services
+from loket.settings import Settings
+from loket.store import users
+from worker import build_worker
+
+BASE_URL = "http://loket.test"
+PASSWORD = "rahasia-loket-1"  # test accounts only
+FAST_BCRYPT_ROUNDS = 4
+
+PBG_FORM: dict[str, Any] = {
+    "applicant_name": "Siti Rahayu",
+    "applicant_nik": "3316014101900001",
+    "site_address": "Jl. Pemuda 12, Blora",
+    "building_use": "usaha",
+    "building_area_m2": 640,
+    "floors": 2,
+    "fence_length_m": 20,
+}
+
+SIP_FORM: dict[str, Any] = {
+    "applicant_name": "dr. Andi Pratama",
+    "str_number": "STR-3316-2026-0042",
+    "profession": "dokter",
+    "facility_name": "Klinik Sehat Blora",
+}
+
+
+@dataclass
+class Api:
+    app: FastAPI
+    services: Services
+    http: httpx.AsyncClient
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    async def add_user(
+        self,
+        username: str,
+        role: str = "staff",
+        *counters: str,
+        agency: str | None = None,
+        password: str = PASSWORD,
+    ) -> users.User:
+        async with self.services.pool.acquire() as conn:
+            return await users.create_user(
+                conn,
+                self.services.catalog.agencies,
+                username=username,
+                full_name=username.title(),
+                password=password,
+                role=role,
+                agency=agency,
+                counters=counters,
+                rounds=FAST_BCRYPT_ROUNDS,
+            )
+
+    async def login(self, username: str, password: str = PASSWORD) -> dict[str, str]:
+        """Sign in through the API; returns the Authorization header."""
+        if username not in self.tokens:
+            r = await self.http.post(
+                "/api/auth/token", data={"username": username, "password": password}
+            )
+            assert r.status_code == 200, r.text
+            self.tokens[username] = r.json()["access_token"]
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+    async def as_user(
+        self, username: str, method: str, url: str, json: Any = None
+    ) -> httpx.Response:
+        headers = await self.login(username)
+        return await self.http.request(method, url, json=json, headers=headers)
+
+    async def submit(self, permit_type: str = "PBG", form: dict[str, Any] | None = None) -> Any:
+        r = await self.http.post(
+            "/api/public/applications",
+            json={"permit_type": permit_type, "form": form or PBG_FORM},
+        )
+        assert r.status_code == 201, r.text
+        return r.json()
+
+
+def test_settings(task_queue: str) -> Settings:
+    return Settings(env="test", temporal_task_queue=task_queue, search_attributes=True)
+
+
+@asynccontextmanager
+async def running_api(
+    client: Client,
+    dsn: str,
+    task_queue: str,
+    *,
+    raise_app_exceptions: bool = True,
+    app: FastAPI | None = None,
+) -> AsyncIterator[Api]:
+    """The app with its lifespan running, a worker polling ``task_queue``, an HTTP client."""
+    app = app or create_app(test_settings(task_queue), dsn, client=client)
+    async with app.router.lifespan_context(app):
+        services: Services = app.state.services
+        async with build_worker(client, services.pool, task_queue):
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+            async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+                yield Api(app, services, http)
