@@ -96,7 +96,7 @@ class Api:
         return r.json()
 
 
-def test_settings(task_queue: str) -> Settings:
+def api_settings(task_queue: str) -> Settings:
     return Settings(env="test", temporal_task_queue=task_queue, search_attributes=True)
 
 
@@ -110,7 +110,7 @@ async def running_api(
     app: FastAPI | None = None,
 ) -> AsyncIterator[Api]:
     """The app with its lifespan running, a worker polling ``task_queue``, an HTTP client."""
-    app = app or create_app(test_settings(task_queue), dsn, client=client)
+    app = app or create_app(api_settings(task_queue), dsn, client=client)
     async with app.router.lifespan_context(app):
         services: Services = app.state.services
         async with build_worker(client, services.pool, task_queue):
