@@ -11,10 +11,12 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
+import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.notify import NotifyActivities
 from activities.records import RecordActivities
 from loket.settings import Settings
 from loket.store.db import create_pool
@@ -39,14 +41,17 @@ def build_worker(
     task_queue: str,
     *,
     max_concurrent_activities: int = 50,
+    webhook_url: str = "",
+    http: httpx.AsyncClient | None = None,
     extra_activities: Sequence[Callable[..., Any]] = (),
 ) -> Worker:
     records = RecordActivities(pool)
+    notify = NotifyActivities(pool, webhook_url, http or httpx.AsyncClient())
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[PermitWorkflow],
-        activities=[records.record_transition, *extra_activities],
+        activities=[records.record_transition, notify.deliver_notification, *extra_activities],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=max_concurrent_activities,
     )
@@ -67,10 +72,17 @@ async def run_worker(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
     client = await connect(settings)
     pool = await create_pool(dsn)
     try:
-        worker = build_worker(client, pool, settings.temporal_task_queue)
-        async with worker:
-            log.info("worker polling task queue %r", settings.temporal_task_queue)
-            await stop.wait()
+        async with httpx.AsyncClient() as http:
+            worker = build_worker(
+                client,
+                pool,
+                settings.temporal_task_queue,
+                webhook_url=settings.webhook_url,
+                http=http,
+            )
+            async with worker:
+                log.info("worker polling task queue %r", settings.temporal_task_queue)
+                await stop.wait()
     finally:
         await pool.close()
 

@@ -80,6 +80,12 @@ async def submit_application(
     data = normalize(permit, form)
     code = new_access_code()
     async with pool.acquire() as conn, conn.transaction():
+        # Keep every calendar version a deadline was computed with: inspectors recompute.
+        await conn.execute(
+            "INSERT INTO calendars (version, snapshot) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            calendar.version,
+            calendar.model_dump(mode="json"),
+        )
         reg = await next_registration_number(conn, permit.id, now.year)
         await conn.execute(
             """

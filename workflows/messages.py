@@ -82,6 +82,14 @@ class ExtendRequest(_Msg):
     actor: Actor
 
 
+class RecomputeRequest(_Msg):
+    """Administrator: recompute open deadlines with a new calendar version (audited)."""
+
+    calendar: CalendarSnapshot
+    reason: str = Field(min_length=3, max_length=4000)
+    actor: Actor
+
+
 # --- what the workflow shows -------------------------------------------------------------
 
 
@@ -167,9 +175,33 @@ class ApplicationRecord(_Msg):
     finished_at: datetime | None = None
 
 
+class EscalationRecord(_Msg):
+    step_id: str
+    attempt: int
+    rule_index: int
+    action: Literal["remind", "notify", "escalate"]
+    recipient: str
+    level: int
+    due_at: datetime | None
+    fired_at: datetime
+
+
+class Notification(_Msg):
+    """An outbox entry; ``key`` is unique and sent as the webhook's Idempotency-Key."""
+
+    key: str
+    registration_number: str
+    kind: str
+    recipient: str
+    created_at: datetime
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
 class RecordBatch(_Msg):
     """One state change, written in one database transaction, idempotently."""
 
     application: ApplicationRecord
     tasks: tuple[TaskRecord, ...] = ()
     audit: tuple[AuditEntry, ...] = ()
+    escalations: tuple[EscalationRecord, ...] = ()
+    notifications: tuple[Notification, ...] = ()

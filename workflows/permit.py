@@ -25,6 +25,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from loket import search_attributes as sa
     from loket.calendar import Pause, WorkCalendar, WorkDuration
+    from loket.escalation import rule_instant, rules_for
     from loket.fees import FeeAssessment, assess
     from loket.route.model import TaskStep
     from loket.route.standard import service_duration
@@ -39,8 +40,11 @@ with workflow.unsafe.imports_passed_through():
         CancelRequest,
         ClaimRequest,
         DecisionRequest,
+        EscalationRecord,
         ExtendRequest,
+        Notification,
         PermitInput,
+        RecomputeRequest,
         RecordBatch,
         ResubmitRequest,
         StepView,
@@ -49,12 +53,21 @@ with workflow.unsafe.imports_passed_through():
     )
 
 RECORD_ACTIVITY = "record_transition"
+DELIVER_ACTIVITY = "deliver_notification"
 RECORD_TIMEOUT = timedelta(seconds=30)
 # The read model must end up complete: retry without limit, backing off to a minute.
 RECORD_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=200),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=1),
+    maximum_attempts=0,
+)
+# A webhook may be down for hours: keep trying, never block the permit's progress.
+DELIVERY_TIMEOUT = timedelta(seconds=30)
+DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=10),
     maximum_attempts=0,
 )
 
@@ -76,6 +89,7 @@ class _StepClock:
     pauses: list[Pause] = field(default_factory=list)
     claimed_by: str | None = None
     escalation_level: int = 0
+    fired: set[int] = field(default_factory=set)  # escalation rules fired this attempt
 
 
 @workflow.defn(dynamic=True)
@@ -96,6 +110,8 @@ class PermitWorkflow:
         self._service_due: datetime | None = None
         self._service_pauses: list[Pause] = []
         self._finished_at: datetime | None = None
+        self._changes = 0  # bumped on every recorded change: wakes the deadline loop
+        self._deliveries: list[asyncio.Future[Any]] = []
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -120,10 +136,116 @@ class PermitWorkflow:
                 },
             )
             await self._commit(self._stepper.start(self._data), self._input.applicant, [submitted])
-        await workflow.wait_condition(lambda: self._route.finished)
+        while not self._route.finished:
+            seen = self._changes
+            next_at = self._next_escalation_at()
+            timeout = None if next_at is None else max(next_at - workflow.now(), timedelta(0))
+            try:
+                await workflow.wait_condition(
+                    lambda seen=seen: self._route.finished or self._changes != seen,  # type: ignore[misc]
+                    timeout=timeout,
+                )
+            except TimeoutError:
+                async with self._lock:
+                    await self._escalate_due()
+            if workflow.info().is_continue_as_new_suggested():
+                workflow.logger.warning("history is large; consider a continue-as-new cut")
         # Let Updates that already passed validation answer before the run ends.
         await workflow.wait_condition(workflow.all_handlers_finished)
+        # Notifications already in the outbox are delivered before the workflow closes.
+        await asyncio.gather(*self._deliveries)
         return self._view()
+
+    # --- escalation --------------------------------------------------------------------------
+
+    def _escalation_candidates(self) -> list[tuple[_StepClock, int, datetime]]:
+        """Every unfired rule of every running step, with the instant it fires."""
+        found = []
+        for clock in self._clocks.values():
+            if clock.state != "open" or clock.step.clock == "paused":
+                continue  # waiting on the applicant: nobody at the counter is late
+            for index, rule in enumerate(rules_for(self._permit, clock.step)):
+                if index in clock.fired:
+                    continue
+                at = rule_instant(
+                    self._calendar, rule, clock.opened_at, clock.base_due, clock.pauses
+                )
+                if at is not None:
+                    found.append((clock, index, at))
+        return found
+
+    def _next_escalation_at(self) -> datetime | None:
+        return min((at for _, _, at in self._escalation_candidates()), default=None)
+
+    async def _escalate_due(self) -> None:
+        now = workflow.now()
+        reg = self._input.registration_number
+        tasks: dict[str, TaskRecord] = {}
+        audit: list[AuditEntry] = []
+        escalations: list[EscalationRecord] = []
+        notifications: list[Notification] = []
+        for clock, index, at in sorted(self._escalation_candidates(), key=lambda c: c[2]):
+            if at > now:
+                continue
+            rule = rules_for(self._permit, clock.step)[index]
+            clock.fired.add(index)
+            clock.escalation_level += 1
+            recipient = self._recipient(clock, rule.to)
+            due = self._due(clock)
+            escalations.append(
+                EscalationRecord(
+                    step_id=clock.step.id,
+                    attempt=clock.attempt,
+                    rule_index=index,
+                    action=rule.action,
+                    recipient=recipient,
+                    level=clock.escalation_level,
+                    due_at=due,
+                    fired_at=now,
+                )
+            )
+            details = {
+                "rule": index,
+                "action": rule.action,
+                "to": rule.to,
+                "recipient": recipient,
+                "level": clock.escalation_level,
+                "scheduled_at": at.isoformat(),
+                "due_at": due.isoformat() if due else None,
+            }
+            audit.append(self._audit("step_escalated", SYSTEM, step=clock, details=details))
+            notifications.append(
+                Notification(
+                    key=f"{reg}:{clock.step.id}:{clock.attempt}:{index}",
+                    registration_number=reg,
+                    kind=rule.action,
+                    recipient=recipient,
+                    created_at=now,
+                    payload={
+                        **details,
+                        "registration_number": reg,
+                        "permit_type": self._permit.id,
+                        "step_id": clock.step.id,
+                        "step_name": clock.step.name,
+                        "agency": clock.step.agency,
+                        "counter": clock.step.counter,
+                        "attempt": clock.attempt,
+                    },
+                )
+            )
+            tasks[clock.step.id] = self._task_record(clock)
+        if audit:
+            await self._record(list(tasks.values()), audit, escalations, notifications)
+
+    def _recipient(self, clock: _StepClock, to: str) -> str:
+        agency, counter = clock.step.agency, clock.step.counter
+        return {
+            "assignee": clock.claimed_by or f"counter:{agency}/{counter}",
+            "counter": f"counter:{agency}/{counter}",
+            "supervisor": f"supervisor:{agency}",
+            "agency_head": f"head:{agency}",
+            "inspectorate": "inspectorate",
+        }[to]
 
     # --- staff decisions ---------------------------------------------------------------------
 
@@ -219,6 +341,45 @@ class PermitWorkflow:
     @extend_deadline.validator
     def _validate_extend(self, request: ExtendRequest) -> None:
         self._check_extend(request)
+
+    @workflow.update(name="recompute_deadlines")
+    async def recompute_deadlines(self, request: RecomputeRequest) -> ApplicationView:
+        async with self._lock:
+            self._validate_recompute(request)
+            calendar = WorkCalendar(request.calendar)
+            changes = {}
+            for clock in self._clocks.values():
+                before = self._due(clock)
+                clock.base_due = calendar.add(clock.opened_at, clock.step.deadline)
+                after = calendar.due_after_pauses(clock.opened_at, clock.base_due, clock.pauses)
+                changes[clock.step.id] = {
+                    "before": before.isoformat() if before else None,
+                    "after": after.isoformat() if after else None,
+                }
+            previous = self._calendar.version
+            if self._submitted_at is not None:
+                duration, _ = service_duration(self._permit, self._data)
+                self._service_due = calendar.add(self._submitted_at, duration)
+            self._calendar = calendar
+            entry = self._audit(
+                "deadlines_recomputed",
+                request.actor,
+                details={
+                    "reason": request.reason,
+                    "calendar_before": previous,
+                    "calendar_after": calendar.version,
+                    "steps": changes,
+                },
+            )
+            await self._record([self._task_record(c) for c in self._clocks.values()], [entry])
+            return self._view()
+
+    @recompute_deadlines.validator
+    def _validate_recompute(self, request: RecomputeRequest) -> None:
+        if request.actor.role != "admin":
+            raise refuse("only an administrator recomputes deadlines")
+        if self._route.finished:
+            raise refuse(f"the application is already closed ({self._route.result})")
 
     @workflow.update(name="cancel")
     async def cancel(self, request: CancelRequest) -> ApplicationView:
@@ -453,9 +614,19 @@ class PermitWorkflow:
 
     # --- records -----------------------------------------------------------------------------
 
-    async def _record(self, tasks: list[TaskRecord], audit: list[AuditEntry]) -> None:
+    async def _record(
+        self,
+        tasks: list[TaskRecord],
+        audit: list[AuditEntry],
+        escalations: list[EscalationRecord] | None = None,
+        notifications: list[Notification] | None = None,
+    ) -> None:
         batch = RecordBatch(
-            application=self._application_record(), tasks=tuple(tasks), audit=tuple(audit)
+            application=self._application_record(),
+            tasks=tuple(tasks),
+            audit=tuple(audit),
+            escalations=tuple(escalations or ()),
+            notifications=tuple(notifications or ()),
         )
         await workflow.execute_activity(
             RECORD_ACTIVITY,
@@ -463,7 +634,18 @@ class PermitWorkflow:
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
         )
+        self._changes += 1
         self._upsert_search_attributes()
+        for notification in notifications or ():
+            # Started, not awaited: a failing webhook never holds up the permit.
+            self._deliveries.append(
+                workflow.start_activity(
+                    DELIVER_ACTIVITY,
+                    notification.key,
+                    start_to_close_timeout=DELIVERY_TIMEOUT,
+                    retry_policy=DELIVERY_RETRY,
+                )
+            )
 
     def _audit(
         self,
@@ -598,5 +780,3 @@ class PermitWorkflow:
             sa.DUE_TIME.value_set(min(running)) if running else sa.DUE_TIME.value_unset(),
         ]
         workflow.upsert_search_attributes(updates)
-
-

@@ -68,6 +68,20 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 """
 
 
+_INSERT_ESCALATION = """
+INSERT INTO escalations (registration_number, step_id, attempt, rule_index, action, recipient,
+    level, due_at, fired_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT DO NOTHING
+"""
+
+_INSERT_NOTIFICATION = """
+INSERT INTO notification_outbox (key, registration_number, kind, recipient, payload, created_at)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (key) DO NOTHING
+"""
+
+
 async def apply_batch(pool: asyncpg.Pool, batch: RecordBatch) -> bool:
     """Write ``batch``; returns False when it was already written (a retry)."""
     app = batch.application
@@ -147,6 +161,30 @@ async def apply_batch(pool: asyncpg.Pool, batch: RecordBatch) -> bool:
             )
             last_seq, last_hash = entry.seq, digest
         await conn.executemany(_INSERT_AUDIT, rows)
+        await conn.executemany(
+            _INSERT_ESCALATION,
+            [
+                (
+                    reg,
+                    e.step_id,
+                    e.attempt,
+                    e.rule_index,
+                    e.action,
+                    e.recipient,
+                    e.level,
+                    e.due_at,
+                    e.fired_at,
+                )
+                for e in batch.escalations
+            ],
+        )
+        await conn.executemany(
+            _INSERT_NOTIFICATION,
+            [
+                (n.key, reg, n.kind, n.recipient, n.payload, n.created_at)
+                for n in batch.notifications
+            ],
+        )
         await conn.execute(
             "UPDATE applications SET last_seq = $2, last_hash = $3 WHERE registration_number = $1",
             reg,

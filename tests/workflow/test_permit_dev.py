@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
@@ -41,7 +42,12 @@ async def test_refusals_leave_no_trace_and_search_attributes_answer_admin_questi
         await eventually(lambda: open_tasks(pool, reg), lambda s: s == ["registration"])
 
         # A refused Update is answered by the validator: the history does not grow at all.
-        before = len((await handle.fetch_history()).events)
+        # (First let the workflow go idle: its escalation timer is the last event then.)
+        async def events() -> list[int]:
+            return [e.event_type for e in (await handle.fetch_history()).events]
+
+        idle = await eventually(events, lambda ev: ev[-1] == EventType.EVENT_TYPE_TIMER_STARTED)
+        before = len(idle)
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update(
                 "decide",
