@@ -150,7 +150,7 @@ async def test_submit_and_track_by_access_code(api: Api) -> None:
 
     wrong = await track("WRONGCODE2")
     unknown = await api.http.post(
-        "/api/public/applications/SIP-2026-999999/track",
+        "/api/public/applications/SIP-2026-000999/track",
         json={"access_code": submitted["access_code"]},
     )
     assert wrong.status_code == unknown.status_code == 404
