@@ -133,14 +133,29 @@ def _check_structure(permit: PermitType, graph: RouteGraph) -> Iterable[Problem]
         inside_branch = bool(graph.scope[step_id])
         goal = Target.JOIN if inside_branch else Target.FINISH
         if not exits:
+            where = "is in" if _on_cycle(graph, step_id) else "leads only into"
             yield (
                 f"steps[{i}]",
-                f"step '{step_id}' is in a loop with no exit: no path from it reaches "
+                f"step '{step_id}' {where} a loop with no exit: no path from it reaches "
                 f"'{goal.value}' or 'reject'",
             )
         elif goal not in exits:
             where = "its branch's 'join'" if inside_branch else "'finish'"
             yield f"steps[{i}]", f"no path from step '{step_id}' reaches {where}"
+
+
+def _on_cycle(graph: RouteGraph, step_id: str) -> bool:
+    """Whether some path from ``step_id`` comes back to it ('applicant' does not count)."""
+    seen: set[str] = set()
+    stack = [t for t in graph.targets(graph.steps[step_id]) if t in graph.scope]
+    while stack:
+        current = stack.pop()
+        if current == step_id:
+            return True
+        if current not in seen:
+            seen.add(current)
+            stack += [t for t in graph.targets(graph.steps[current]) if t in graph.scope]
+    return False
 
 
 def _check_expressions(permit: PermitType) -> Iterable[Problem]:
