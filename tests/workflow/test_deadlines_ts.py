@@ -197,7 +197,10 @@ async def test_return_for_ten_days_shifts_the_deadline_by_the_paused_working_tim
         paused = await submitted.handle.query("view", result_type=ApplicationView)
         assert paused.open_steps[0].due_at is None  # paused: no deadline runs
         # The permit's 28-day service time ran out in January: a late pause moves nothing.
-        assert paused.service_due_at is not None and paused.service_due_at < paused.open_steps[0].opened_at
+        assert (
+            paused.service_due_at is not None
+            and paused.service_due_at < paused.open_steps[0].opened_at
+        )
         await skip_to(env, datetime(2027, 2, 12, 10, 0, tzinfo=WIB))
         applicant = Actor(username=f"applicant:{reg}", role="applicant")
         await submitted.handle.execute_update(

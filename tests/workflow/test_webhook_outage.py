@@ -109,6 +109,4 @@ async def test_notifications_survive_a_webhook_outage(
     assert all(n == 1 for n in webhook.accepted.values())  # ...exactly once
     assert sum(webhook.attempts.values()) == len(keys) + FAILING_REQUESTS
     assert sum(r["attempts"] for r in rows) == len(keys) + FAILING_REQUESTS
-        r["delivered_at"] for r in rows
-    )
     await submitted.handle.terminate("test done")
