@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from loket.api.deps import (
     AdminUser,
     AuditReader,
+    Conflict,
     NotFound,
     Services,
     ServicesDep,
@@ -97,6 +98,12 @@ def may_read(user: User, agency: str, counter: str) -> bool:
     return user.role in ("admin", "inspector") or user.serves(agency, counter)
 
 
+def _require_open(app: queries.ApplicationRow) -> None:
+    """A closed application's workflow has ended: answer as its validators would."""
+    if app.status != "in_progress":
+        raise Conflict(f"the application is closed ({app.status}); nothing can be decided")
+
+
 async def user_inbox(services: Services, user: User) -> list[queries.InboxRow]:
     """Open and returned tasks of the user's counters (a supervisor's: the whole agency)."""
     agencies = [user.agency] if user.role == "supervisor" and user.agency else []
@@ -154,6 +161,7 @@ async def claim_task(
     services: Services, user: User, registration_number: str, step_id: str
 ) -> ApplicationView:
     task, app = await _task_and_application(services, user, registration_number, step_id)
+    _require_open(app)
     view = await update_workflow(
         services,
         registration_number,
@@ -175,6 +183,7 @@ async def decide_task(
 ) -> ApplicationView:
     """Send the decision to the workflow; its answer is the application's new state."""
     task, app = await _task_and_application(services, user, registration_number, step_id)
+    _require_open(app)
     view = await update_workflow(
         services,
         registration_number,
@@ -195,6 +204,8 @@ async def cancel_application(
         app = await queries.application(conn, registration_number)
     if app is None:
         raise NotFound(f"no application {registration_number}")
+    if app.status != "in_progress":
+        raise Conflict(f"the application is already closed ({app.status})")
     view = await update_workflow(
         services,
         registration_number,

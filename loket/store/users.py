@@ -9,6 +9,7 @@ agency, named ``agency/counter`` and checked against the catalog.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import re
@@ -37,9 +38,12 @@ MIN_PASSWORD_LENGTH = 8
 TOKEN_BYTES = 32
 USERNAME_PATTERN = "^[a-z][a-z0-9._-]{1,62}$"
 
-# Verified against when the username is unknown, so that timing does not tell which
-# usernames exist. Any valid bcrypt hash works.
-_DUMMY_HASH = bcrypt.hashpw(b"loket-no-such-user", bcrypt.gensalt(4))
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the username is unknown, at the usual cost, so that the answer's timing
+    does not tell which usernames exist."""
+    return bcrypt.hashpw(b"loket-no-such-user", bcrypt.gensalt(BCRYPT_ROUNDS)).decode()
 
 
 class UserError(ValueError):
@@ -220,7 +224,7 @@ async def list_users(conn: Conn) -> list[User]:
 async def authenticate(conn: Conn, username: str, password: str) -> User | None:
     """The active user with this password, else None (same work either way)."""
     row = await conn.fetchrow("SELECT * FROM users WHERE username = $1", username)
-    stored = row["password_hash"] if row is not None else _DUMMY_HASH.decode()
+    stored = row["password_hash"] if row is not None else _dummy_hash()
     ok = await asyncio.to_thread(password_matches, password, stored)
     if row is None or not ok or not row["active"]:
         return None

@@ -281,7 +281,10 @@ async def test_pbg_from_submission_to_issuance_over_http(
         r = await api.as_user(
             "gita", "POST", f"/api/staff/tasks/{reg}/issuance/decide", {"outcome": "approve"}
         )
-        assert r.status_code == 409 and r.json()["detail"]
+        assert r.status_code == 409
+        assert r.json() == {
+            "detail": "the application is closed (approved); nothing can be decided"
+        }
 
         audit = (await api.as_user(INSPECTOR, "GET", f"/api/admin/applications/{reg}/audit")).json()
         decisions = [
