@@ -157,6 +157,9 @@ class TaskRecord(_Msg):
     decided_by: str | None = None
     closed_at: datetime | None = None
     escalation_level: int = 0
+    used_working_s: int | None = Field(
+        default=None, description="working seconds used, pauses excluded; set when done"
+    )
 
 
 class ApplicationRecord(_Msg):

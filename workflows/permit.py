@@ -708,6 +708,15 @@ class PermitWorkflow:
             decided_by=by.username if by else None,
             closed_at=closed,
             escalation_level=clock.escalation_level,
+            used_working_s=(
+                int(
+                    self._calendar.used_working_time(
+                        clock.opened_at, closed, clock.pauses
+                    ).total_seconds()
+                )
+                if closed is not None
+                else None
+            ),
         )
 
     def _status(self) -> ApplicationStatus:

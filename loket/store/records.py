@@ -50,14 +50,15 @@ ON CONFLICT (registration_number) DO UPDATE SET
 _UPSERT_TASK = """
 INSERT INTO tasks AS t (
     registration_number, step_id, attempt, name, agency, counter, state, clock, opened_at,
-    due_at, calendar_version, claimed_by, outcome, note, decided_by, closed_at, escalation_level)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+    due_at, calendar_version, claimed_by, outcome, note, decided_by, closed_at, escalation_level,
+    used_working_s)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 ON CONFLICT (registration_number, step_id, attempt) DO UPDATE SET
     state = EXCLUDED.state, due_at = EXCLUDED.due_at, claimed_by = EXCLUDED.claimed_by,
     outcome = COALESCE(EXCLUDED.outcome, t.outcome), note = COALESCE(EXCLUDED.note, t.note),
     decided_by = COALESCE(EXCLUDED.decided_by, t.decided_by),
     closed_at = EXCLUDED.closed_at, escalation_level = EXCLUDED.escalation_level,
-    updated_at = now()
+    used_working_s = EXCLUDED.used_working_s, updated_at = now()
 """
 
 _INSERT_AUDIT = """
@@ -133,6 +134,7 @@ async def apply_batch(pool: asyncpg.Pool, batch: RecordBatch) -> bool:
                     t.decided_by,
                     t.closed_at,
                     t.escalation_level,
+                    t.used_working_s,
                 )
                 for t in batch.tasks
             ],
