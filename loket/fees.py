@@ -8,7 +8,7 @@ Amounts are whole rupiah.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -111,10 +111,15 @@ class FeeAssessment(_Strict):
 _ROUNDING = {"half_up": ROUND_HALF_UP, "down": ROUND_FLOOR, "up": ROUND_CEILING}
 
 
+# A double carries 15 significant decimal digits exactly; beyond them is binary noise
+# (100 x 1.15 gives 114.99999999999999, which rounded down would bill 114, not 115).
+_SIGNIFICANT = Context(prec=15)
+
+
 def round_rupiah(value: float, rounding: Rounding) -> int:
-    # Decimal from repr: the float the formula produced, rounded without binary surprises.
+    # Decimal from repr cut to 15 digits: the decimal result a person gets by hand.
     quantum = Decimal(rounding.to)
-    scaled = (Decimal(repr(value)) / quantum).quantize(
+    scaled = (_SIGNIFICANT.create_decimal(repr(value)) / quantum).quantize(
         Decimal(1), rounding=_ROUNDING[rounding.mode]
     )
     return int(scaled * quantum)
