@@ -50,6 +50,11 @@ def _form_model(permit: PermitType) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for name, spec in permit.form.items():
         constraints: dict[str, Any] = {"title": spec.label}
+        if spec.type in (FieldType.BOOLEAN, FieldType.INTEGER, FieldType.NUMBER):
+            # No silent "yes"/1 -> True, True -> 1 or "3" -> 3 (an int is still a number).
+            constraints["strict"] = True
+        if spec.type is FieldType.NUMBER:
+            constraints["allow_inf_nan"] = False  # NaN would make every fee NaN
         if spec.minimum is not None and spec.type in (FieldType.INTEGER, FieldType.NUMBER):
             constraints["ge"] = spec.minimum
         if spec.maximum is not None and spec.type in (FieldType.INTEGER, FieldType.NUMBER):
@@ -63,7 +68,7 @@ def _form_model(permit: PermitType) -> type[BaseModel]:
             fields[name] = (annotation, Field(**constraints))
         else:
             fields[name] = (annotation | None, Field(default=None, **constraints))
-    # strict: no silent "1" -> True; extra: forbid unknown fields.
+    # Lax model (dates arrive as ISO strings), strict fields above; unknown fields refused.
     config = ConfigDict(extra="forbid", strict=False, str_strip_whitespace=True)
     return create_model(f"{permit.id}Form", __config__=config, **fields)
 
