@@ -8,9 +8,15 @@ Session-scoped (started once, on first use):
   temporal_ts_env    the time-skipping test server, pydantic data converter, Loket's search
                      attributes registered (upsert/describe work; listing and visibility
                      queries are not implemented by that server).
+  Both Temporal servers are shared: workflows (and the time-skipping clock) outlive a
+  test. A workflow left running with no worker also holds back automatic time skipping;
+  a test that leaves workflows running or moves the clock far should take
+  temporal_ts_env_fresh instead.
 Function-scoped:
+  temporal_ts_env_fresh  a time-skipping server of the test's own (starts in ~0.3 s).
   db_dsn             a fresh, migrated database per test (copied from a template migrated
-                     once per session), dropped afterwards.
+                     once per session), dropped afterwards. Its registration counters start
+                     at a block of its own, so workflow IDs never repeat within a session.
   task_queue         a unique task queue name per test.
 
 Async fixtures and tests share the session event loop (see pyproject.toml).
@@ -18,11 +24,15 @@ Async fixtures and tests share the session event loop (see pyproject.toml).
 
 from __future__ import annotations
 
+import itertools
 import os
+import shutil
+import tempfile
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -32,9 +42,12 @@ from loket import services
 
 
 @pytest.fixture(scope="session")
-def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A temp folder for session-wide servers."""
-    return tmp_path_factory.mktemp("servers")
+def session_dir() -> Iterator[Path]:
+    """A temp folder for session-wide servers. Not pytest's tmp_path: a second pytest run
+    on the machine prunes older runs' folders, the database under it included."""
+    path = Path(tempfile.mkdtemp(prefix="loket-test-servers-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
@@ -62,10 +75,32 @@ async def migrated_template(pg_dsn: str) -> AsyncIterator[str]:
         await services.drop_database(pg_dsn, name)
 
 
+# Workflow IDs are registration numbers, and a Temporal server lives for the whole session
+# while each test has a fresh database: each test database numbers from its own block.
+_NUMBER_BLOCKS = itertools.count(1)
+_NUMBERS_PER_TEST = 1000
+
+
+async def _reserve_registration_numbers(dsn: str) -> None:
+    from loket.route.loader import load_catalog
+
+    base = next(_NUMBER_BLOCKS) * _NUMBERS_PER_TEST
+    permits = load_catalog(Path(__file__).resolve().parents[1] / "definitions").permits
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.executemany(
+            "INSERT INTO registration_counters (permit_type, year, last_value) VALUES ($1, $2, $3)",
+            [(p, y, base) for p in permits for y in range(2025, 2031)],
+        )
+    finally:
+        await conn.close()
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def db_dsn(pg_dsn: str, migrated_template: str) -> AsyncIterator[str]:
     name = f"loket_test_{uuid.uuid4().hex[:12]}"
     dsn = await services.create_database(pg_dsn, name, template=migrated_template)
+    await _reserve_registration_numbers(dsn)
     try:
         yield dsn
     finally:
@@ -83,14 +118,25 @@ async def temporal_dev_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def temporal_ts_env() -> AsyncIterator[WorkflowEnvironment]:
+async def _start_time_skipping() -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(services.temporal_test_server_path()),
         data_converter=pydantic_data_converter,
     )
-    async with env:
-        await services.register_search_attributes(env.client, env.client.namespace)
+    # Accepted by the test server (start/upsert/describe work); it cannot list them.
+    await services.register_search_attributes(env.client, env.client.namespace)
+    return env
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def temporal_ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    async with await _start_time_skipping() as env:
+        yield env
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def temporal_ts_env_fresh() -> AsyncIterator[WorkflowEnvironment]:
+    async with await _start_time_skipping() as env:
         yield env
 
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
-from loket.api import auth, public, staff
+from loket.api import auth, monitoring, public, staff
 from loket.api.deps import ApiError, Services, ServicesDep, error_body
 from loket.calendar_data import covered_years, load_calendar
 from loket.route.form import FormError
@@ -142,6 +142,8 @@ def create_app(settings: Settings, dsn: str, *, client: Client | None = None) ->
     app.include_router(auth.router)
     app.include_router(staff.router)
     app.include_router(staff.admin_router)
+    app.include_router(monitoring.router)
+    app.include_router(monitoring.deadlines_router)
     return app
 
 

@@ -6,11 +6,9 @@ Runs against a real PostgreSQL (``db_dsn``) and a real Temporal server (the clie
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -98,23 +96,6 @@ class Api:
         return r.json()
 
 
-# Workflow IDs are registration numbers and the Temporal server lives for the whole session
-# while each test has a fresh database: give each running API its own block of numbers.
-_NUMBER_BLOCKS = itertools.count(1)
-NUMBERS_PER_TEST = 1000
-
-
-async def reserve_registration_numbers(services: Services) -> None:
-    base = next(_NUMBER_BLOCKS) * NUMBERS_PER_TEST
-    year = datetime.now(UTC).year
-    async with services.pool.acquire() as conn:
-        await conn.executemany(
-            "INSERT INTO registration_counters (permit_type, year, last_value) VALUES ($1, $2, $3) "
-            "ON CONFLICT (permit_type, year) DO UPDATE SET last_value = EXCLUDED.last_value",
-            [(p, y, base) for p in services.catalog.permits for y in (year, year + 1)],
-        )
-
-
 def api_settings(task_queue: str) -> Settings:
     return Settings(env="test", temporal_task_queue=task_queue, search_attributes=True)
 
@@ -132,7 +113,6 @@ async def running_api(
     app = app or create_app(api_settings(task_queue), dsn, client=client)
     async with app.router.lifespan_context(app):
         services: Services = app.state.services
-        await reserve_registration_numbers(services)
         async with build_worker(client, services.pool, task_queue):
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
             async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
