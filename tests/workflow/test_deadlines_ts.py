@@ -9,7 +9,7 @@ Expected instants are worked out by hand in the comments from the 2027 holiday l
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import asyncpg
@@ -18,9 +18,10 @@ import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from loket import search_attributes as sa
 from loket import services
 from loket.applications import Submitted, submit_application
-from loket.calendar import CalendarSnapshot
+from loket.calendar import CalendarSnapshot, Holiday
 from loket.route.loader import Catalog
 from tests.support import eventually
 from tests.workflow.test_permit_ts import FRONT, PBG_FORM, SECRETARIAT, open_tasks
@@ -30,6 +31,7 @@ from workflows.messages import (
     ApplicationView,
     DecisionRequest,
     ExtendRequest,
+    RecomputeRequest,
     ResubmitRequest,
 )
 
@@ -153,6 +155,8 @@ async def test_ladder_fires_at_the_working_instants_around_idul_fitri(
 
         view = await submitted.handle.query("view", result_type=ApplicationView)
         assert view.open_steps[0].escalation_level == 3
+        attributes = (await submitted.handle.describe()).typed_search_attributes
+        assert attributes.get(sa.ESCALATION_LEVEL) == 3  # `LoketEscalationLevel >= 3` finds it
         level = await pool.fetchval(
             "SELECT escalation_level FROM tasks WHERE registration_number = $1 AND step_id = 'completeness'",
             reg,
@@ -259,4 +263,54 @@ async def test_an_extension_moves_the_pending_timers(
             reg,
         )
         assert extended["reason"] == "site visit needed" and extended["extra"] == "2d"
+        await submitted.handle.terminate("test done")
+
+
+async def test_a_new_calendar_moves_deadlines_only_when_an_administrator_recomputes(
+    ts_env: WorkflowEnvironment,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    catalog: Catalog,
+    calendar_snapshot: CalendarSnapshot,
+) -> None:
+    env = ts_env
+    async with build_worker(env.client, pool, task_queue):
+        submitted = await submit(env, pool, catalog, calendar_snapshot, task_queue)
+        reg = submitted.registration_number
+        await open_completeness_at(env, submitted, datetime(2027, 2, 1, 10, 0, tzinfo=WIB))
+        due = datetime(2027, 2, 4, 10, 0, tzinfo=WIB)
+        assert close(await due_at(pool, reg, "completeness"), due)
+        # A revised decree adds a day off on Wednesday 3 February 2027.
+        revised = CalendarSnapshot.model_validate(
+            {
+                **calendar_snapshot.model_dump(exclude={"version"}),
+                "holidays": {
+                    **calendar_snapshot.holidays,
+                    date(2027, 2, 3): Holiday(name="Cuti bersama tambahan", kind="cuti_bersama"),
+                },
+            }
+        )
+        assert revised.version != calendar_snapshot.version
+        # New applications would use it; this one keeps its pinned calendar until asked.
+        view = await submitted.handle.query("view", result_type=ApplicationView)
+        assert view.calendar_version == calendar_snapshot.version
+        admin = Actor(username="admin", role="admin")
+        view = await submitted.handle.execute_update(
+            "recompute_deadlines",
+            RecomputeRequest(calendar=revised, reason="SKB revised", actor=admin),
+            result_type=ApplicationView,
+        )
+        assert view.calendar_version == revised.version
+        # Wed 3 Feb is off now, Fri 5 Feb was already cuti bersama: due Monday 8 Feb 10:00.
+        assert close(
+            await due_at(pool, reg, "completeness"), datetime(2027, 2, 8, 10, 0, tzinfo=WIB)
+        )
+        details = await pool.fetchval(
+            "SELECT details FROM audit_events WHERE registration_number = $1"
+            " AND event = 'deadlines_recomputed'",
+            reg,
+        )
+        assert details["calendar_before"] == calendar_snapshot.version
+        assert details["calendar_after"] == revised.version
+        assert details["reason"] == "SKB revised"
         await submitted.handle.terminate("test done")
