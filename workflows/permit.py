@@ -112,6 +112,7 @@ class PermitWorkflow:
         self._finished_at: datetime | None = None
         self._changes = 0  # bumped on every recorded change: wakes the deadline loop
         self._deliveries: list[asyncio.Future[Any]] = []
+        self._history_warned = False
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -148,8 +149,10 @@ class PermitWorkflow:
             except TimeoutError:
                 async with self._lock:
                     await self._escalate_due()
-            if workflow.info().is_continue_as_new_suggested():
+            if workflow.info().is_continue_as_new_suggested() and not self._history_warned:
+                # A permit stays far below the limit; one that does not is worth a look.
                 workflow.logger.warning("history is large; consider a continue-as-new cut")
+                self._history_warned = True
         # Let Updates that already passed validation answer before the run ends.
         await workflow.wait_condition(workflow.all_handlers_finished)
         # Notifications already in the outbox are delivered before the workflow closes.
