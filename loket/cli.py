@@ -18,6 +18,8 @@ _COMMAND_MODULES = (
     "loket.cli_calendar",
     "loket.store.cli",
     "loket.devstack",
+    "loket.analysis.cli",
+    "loket.simulation.cli",
 )
 
 
