@@ -62,6 +62,11 @@ class ServiceError(RuntimeError):
     """An embedded service could not be found, started or reached."""
 
 
+class PortTakenError(ServiceError):
+    """A port was free when checked but taken when the server bound it (a race with
+    another process on a busy machine: retry with other ports)."""
+
+
 # --------------------------------------------------------------------------- binaries
 
 
@@ -226,11 +231,16 @@ def port_in_use(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def _tail(path: Path, lines: int = 20) -> str:
+def _startup_errors(path: Path) -> str:
+    """The error and panic lines of a failed start (the last run's), else the tail."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        lines = path.read_text(errors="replace").splitlines()
     except OSError:
         return ""
+    starts = [i for i, line in enumerate(lines) if line.startswith("Temporal CLI ")]
+    run = lines[starts[-1] if starts else 0 :]
+    errors = [line for line in run if "level=ERROR" in line or line.startswith("panic:")]
+    return "\n".join(errors[:10]) or "\n".join(run[-20:])
 
 
 def _stop_leftover_server(pid_file: Path, db_file: Path) -> None:
@@ -384,9 +394,11 @@ async def _wait_until_serving(
         if connect in done:
             connect.result()  # raises ServiceError on timeout
             return
-        raise ServiceError(
+        log = _startup_errors(log_file) if log_file else ""
+        error = PortTakenError if "address already in use" in log else ServiceError
+        raise error(
             f"the Temporal dev server exited with code {process.returncode} while starting"
-            + (f"; last lines of {log_file}:\n{_tail(log_file)}" if log_file else "")
+            + (f"; from {log_file}:\n{log}" if log_file else "")
         )
     finally:
         for task in (connect, exited):

@@ -339,7 +339,31 @@ def stack_ports() -> dict[str, int]:
 async def _running_stack(
     command: list[str], data_dir: Path, ports: dict[str, int]
 ) -> AsyncIterator[_Stack]:
-    """``loket dev`` in its own process group (like a terminal's foreground job), up."""
+    """``loket dev`` in its own process group (like a terminal's foreground job), up.
+
+    Ports picked as free can be taken by another process before the stack binds them (other
+    test runs share this machine): then it retries with new ones, updating ``ports``.
+    """
+    for attempt in range(3):
+        process, output, reader = await _launch(command, data_dir, ports)
+        try:
+            if await _wait_up(process, output, reader):
+                yield _Stack(process, output)
+                return
+            taken = any("address already in use" in line for line in output)
+            assert taken and attempt < 2, "loket dev did not come up:\n" + "\n".join(output)
+            ports.update({name: services.free_port() for name in ports})
+        finally:
+            if process.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                await process.wait()
+            await reader
+
+
+async def _launch(
+    command: list[str], data_dir: Path, ports: dict[str, int]
+) -> tuple[asyncio.subprocess.Process, list[str], asyncio.Task[None]]:
     env = {
         **os.environ,
         "LOKET_DATA_DIR": str(data_dir),
@@ -361,29 +385,28 @@ async def _running_stack(
         start_new_session=True,
     )
     output: list[str] = []
-    up = asyncio.Event()
 
     async def read() -> None:
         assert process.stdout is not None
         async for raw in process.stdout:
-            line = raw.decode(errors="replace").rstrip()
-            output.append(line)
-            if line.startswith("Ctrl-C stops everything"):  # last line of the URLs block
-                up.set()
+            output.append(raw.decode(errors="replace").rstrip())
 
-    reader = asyncio.create_task(read())
-    try:
-        waiter = asyncio.create_task(up.wait())
-        await asyncio.wait({waiter, reader}, timeout=STACK_START_S, return_when="FIRST_COMPLETED")
-        waiter.cancel()
-        assert up.is_set(), "loket dev did not come up:\n" + "\n".join(output)
-        yield _Stack(process, output)
-    finally:
-        if process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            await process.wait()
-        await reader
+    return process, output, asyncio.create_task(read())
+
+
+async def _wait_up(
+    process: asyncio.subprocess.Process, output: list[str], reader: asyncio.Task[None]
+) -> bool:
+    """True once the URLs block is printed; False when the process ended first."""
+    deadline = asyncio.get_running_loop().time() + STACK_START_S
+    while asyncio.get_running_loop().time() < deadline:
+        # The last line of the URLs block.
+        if any(line.startswith("Ctrl-C stops everything") for line in output):
+            return True
+        if reader.done():
+            return False
+        await asyncio.sleep(0.1)
+    return False
 
 
 async def _ctrl_c(stack: _Stack) -> int:
@@ -453,3 +476,18 @@ async def test_loket_dev_runs_the_real_stack(tmp_path: Path, stack_ports: dict[s
             assert (await http.get(f"{api}/openapi.json")).status_code == 200
         assert await _ctrl_c(stack) == 0, "\n".join(stack.output)
     _assert_all_stopped(data_dir, stack_ports)
+
+
+async def test_temporal_ts_env_fresh_is_its_own_server(
+    temporal_ts_env: WorkflowEnvironment, temporal_ts_env_fresh: WorkflowEnvironment
+) -> None:
+    assert temporal_ts_env_fresh.client.service_client is not temporal_ts_env.client.service_client
+    handle = await temporal_ts_env.client.start_workflow(
+        "NoSuchWorkflow", id="same-id", task_queue="nobody-polls"
+    )
+    # The same ID is free on the fresh server.
+    other = await temporal_ts_env_fresh.client.start_workflow(
+        "NoSuchWorkflow", id="same-id", task_queue="nobody-polls"
+    )
+    await other.terminate("test done")
+    await handle.terminate("test done")
