@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -22,9 +22,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LOKET_", env_file=None, extra="ignore")
 
     env: Literal["development", "test", "production"] = "development"
-    # Empty means: run an embedded PostgreSQL (pgserver) under data_dir. Read as DATABASE_URL
-    # too, the name every PostgreSQL tool knows.
-    database_url: str = Field(default="", validation_alias="DATABASE_URL")
+    # Empty means: run an embedded PostgreSQL (pgserver) under data_dir. Read from
+    # DATABASE_URL (the name every PostgreSQL tool knows) or LOKET_DATABASE_URL.
+    database_url: str = Field(
+        default="", validation_alias=AliasChoices("DATABASE_URL", "LOKET_DATABASE_URL")
+    )
     data_dir: Path = PROJECT_ROOT / "data"
     definitions_dir: Path = PROJECT_ROOT / "definitions"
 
@@ -32,8 +34,8 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     temporal_task_queue: str = "loket"
     temporal_ui_url: str = "http://127.0.0.1:8233"
-    # The time-skipping test server cannot register custom search attributes; everywhere
-    # else they are on.
+    # Upsert Loket's search attributes from workflows; off only for a Temporal server where
+    # they are not registered.
     search_attributes: bool = True
 
     api_host: str = "127.0.0.1"
