@@ -87,6 +87,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     api.set_defaults(func=_api_command)
 
+    worker = sub.add_parser(
+        "worker",
+        help="run only the Temporal worker against DATABASE_URL and LOKET_TEMPORAL_ADDRESS "
+        "(production; run several for more throughput)",
+    )
+    worker.set_defaults(func=_worker_command)
+
 
 def resolve(args: argparse.Namespace, settings: Settings) -> tuple[Settings, DevOptions]:
     """Settings and options of one ``loket dev`` run: flags override the environment."""
@@ -122,6 +129,17 @@ def _command(args: argparse.Namespace) -> int:
     except (asyncio.CancelledError, KeyboardInterrupt):
         logger.warning("forced stop")
         return 130
+
+
+def _worker_command(args: argparse.Namespace) -> int:
+    import worker
+
+    settings = get_settings()
+    if not settings.database_url:
+        logger.error("DATABASE_URL is not set; `loket dev` runs the embedded stack instead")
+        return 2
+    worker.main()
+    return 0
 
 
 def _api_command(args: argparse.Namespace) -> int:
