@@ -12,6 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from pydantic import AliasChoices
 
 from loket import search_attributes
 from loket.settings import Settings
@@ -129,7 +130,12 @@ def _settings_env_names() -> set[str]:
     prefix = Settings.model_config.get("env_prefix", "")
     for field_name, field in Settings.model_fields.items():
         alias = field.validation_alias
-        names.add(alias.upper() if isinstance(alias, str) else f"{prefix}{field_name}".upper())
+        if isinstance(alias, str):
+            names.add(alias.upper())
+        elif isinstance(alias, AliasChoices):
+            names.update(str(choice).upper() for choice in alias.choices)
+        else:
+            names.add(f"{prefix}{field_name}".upper())
     return names
 
 
