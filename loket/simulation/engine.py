@@ -94,7 +94,19 @@ class Application:
     paused: float = 0.0
     finished: float | None = None
     result: str | None = None
-    trace: list[tuple[str, str]] | None = None  # (step, outcome) as decided
+    trace: AppTrace | None = None  # recorded only when asked (tests, debugging)
+
+
+@dataclass
+class AppTrace:
+    """What happened to one application, in order: for checking the routing."""
+
+    permit: str
+    data: dict[str, object]
+    decisions: list[tuple[str, str]] = field(default_factory=list)  # (step, outcome)
+    opened: list[str] = field(default_factory=list)  # steps as they opened or reopened
+    resubmissions: list[int] = field(default_factory=list)  # decisions made before each
+    result: str | None = None
 
 
 @dataclass(slots=True)
@@ -172,7 +184,7 @@ class SimulationResult:
     period_days: int
     permits: list[PermitStats]
     counters: list[CounterStats]
-    traces: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    traces: dict[str, AppTrace] = field(default_factory=dict)
 
     @property
     def bottleneck(self) -> CounterStats | None:
@@ -380,7 +392,7 @@ class Simulation:
             rng,
             submitted=now,
             budget=self._budget(model, data, now),
-            trace=[] if self.record_traces else None,
+            trace=AppTrace(model.permit.key, data) if self.record_traces else None,
         )
         self.applications.append(app)
         self._apply(app, model.stepper.start(data), now)
@@ -401,6 +413,8 @@ class Simulation:
             kind = event.kind
             if kind == "step_opened":
                 step = app.model.stepper.graph.task(event.step_id or "")
+                if app.trace is not None:
+                    app.trace.opened.append(step.id)
                 task = Task(app, step, self.counter(f"{step.agency}/{step.counter}"))
                 app.tasks[step.id] = task
                 wait = 0.0
@@ -420,6 +434,8 @@ class Simulation:
             elif kind == "permit_finished":
                 app.finished = now
                 app.result = event.result
+                if app.trace is not None:
+                    app.trace.result = event.result
         self._service_clock(app, now)
 
     def _service_clock(self, app: Application, now: float) -> None:
@@ -483,7 +499,7 @@ class Simulation:
         app.tasks.pop(task.step.id, None)
         outcome = self._outcome(app, task.step)
         if app.trace is not None:
-            app.trace.append((task.step.id, outcome))
+            app.trace.decisions.append((task.step.id, outcome))
         transition = app.model.stepper.decide(app.state, app.data, task.step.id, outcome)
         if task.step.outcomes[outcome] == Target.APPLICANT:
             app.returns[task.step.id] = app.returns.get(task.step.id, 0) + 1
@@ -527,8 +543,12 @@ class Simulation:
             return
         transition = app.model.stepper.resubmit(app.state)
         app.state = transition.state
+        if app.trace is not None:
+            app.trace.resubmissions.append(len(app.trace.decisions))
         for event in transition.events:
             if event.kind == "step_resumed":
+                if app.trace is not None:
+                    app.trace.opened.append(event.step_id or "")
                 task = app.tasks.get(event.step_id or "")
                 if task is not None:
                     self._enqueue(task, now)
@@ -563,7 +583,7 @@ class Simulation:
                 )
             )
         permits: list[PermitStats] = []
-        traces: dict[str, list[tuple[str, str]]] = {}
+        traces: dict[str, AppTrace] = {}
         for model in self.models:
             apps = [
                 a for a in self.applications if a.model is model and a.submitted >= self.warmup_end
