@@ -142,7 +142,9 @@ def test_timeline_has_only_working_days_with_their_office_hours(blora: WorkCalen
     # Positions are working time: day k starts where day k-1 ended.
     assert timeline.starts[1] == timeline.starts[0] + timeline.lengths[0]
     assert timeline.in_days(timeline.starts[2] + 4 * 3600) == 2.5
-    assert timeline.instant(timeline.starts[2]).isoformat() == "2026-03-25T08:00:00+07:00"
+    # Back to instants with the calendar (a day's opening is the earliest instant with that
+    # working time: the previous closing, so look one hour in).
+    assert timeline.instant(timeline.starts[2] + 3600).isoformat() == "2026-03-25T09:00:00+07:00"
 
 
 def test_service_only_in_office_hours_and_lead_time_in_working_days(blora: WorkCalendar) -> None:
