@@ -64,6 +64,19 @@ class ClaimRequest(_Msg):
     actor: Actor
 
 
+class ReassignRequest(_Msg):
+    """Supervisor: give an open task to another member of staff (or back to the counter).
+
+    ``to`` carries the new holder's counters, as the API read them, so the workflow can
+    check that they serve the step's counter; ``None`` releases the claim.
+    """
+
+    step_id: str
+    to: Actor | None
+    reason: str = Field(default="", max_length=4000)
+    actor: Actor
+
+
 class ResubmitRequest(_Msg):
     note: str = Field(default="", max_length=4000)
     actor: Actor

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         ExtendRequest,
         Notification,
         PermitInput,
+        ReassignRequest,
         RecomputeRequest,
         RecordBatch,
         ResubmitRequest,
@@ -345,6 +346,27 @@ class PermitWorkflow:
     def _validate_extend(self, request: ExtendRequest) -> None:
         self._check_extend(request)
 
+    @workflow.update(name="reassign")
+    async def reassign(self, request: ReassignRequest) -> ApplicationView:
+        async with self._lock:
+            clock = self._check_reassign(request)
+            to = request.to.username if request.to else None
+            if clock.claimed_by == to:
+                return self._view()  # already theirs: nothing to record
+            entry = self._audit(
+                "task_reassigned",
+                request.actor,
+                step=clock,
+                details={"from": clock.claimed_by, "to": to, "reason": request.reason},
+            )
+            clock.claimed_by = to
+            await self._record([self._task_record(clock)], [entry])
+            return self._view()
+
+    @reassign.validator
+    def _validate_reassign(self, request: ReassignRequest) -> None:
+        self._check_reassign(request)
+
     @workflow.update(name="recompute_deadlines")
     async def recompute_deadlines(self, request: RecomputeRequest) -> ApplicationView:
         async with self._lock:
@@ -441,6 +463,23 @@ class PermitWorkflow:
             WorkDuration.parse(request.extra)
         except ValueError as exc:
             raise refuse(f"extension '{request.extra}': {exc}") from None
+        return clock
+
+    def _check_reassign(self, request: ReassignRequest) -> _StepClock:
+        route = self._route
+        clock = self._clocks.get(request.step_id)
+        if route.finished or clock is None:
+            raise refuse(
+                f"step '{request.step_id}' is not open: {self._stepper.describe_open(route)}"
+            )
+        step = clock.step
+        if request.actor.role != "supervisor" or request.actor.agency != step.agency:
+            raise refuse(f"only a supervisor of {step.agency} reassigns this task")
+        to = request.to
+        if to is not None and (
+            to.role not in ("staff", "supervisor") or not to.serves(step.agency, step.counter)
+        ):
+            raise refuse(f"{to.username} does not serve {step.agency}/{step.counter}")
         return clock
 
     # --- applying transitions ----------------------------------------------------------------

@@ -20,13 +20,14 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
-from loket.api import auth, monitoring, public, staff
+from loket.api import auth, monitoring, public, staff, supervisor
 from loket.api.deps import ApiError, Services, ServicesDep, error_body
 from loket.calendar_data import covered_years, load_calendar
 from loket.route.form import FormError
 from loket.route.loader import load_catalog
 from loket.settings import Settings
 from loket.store.db import create_pool
+from loket.web import install as install_web
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,8 @@ def create_app(settings: Settings, dsn: str, *, client: Client | None = None) ->
     app.include_router(staff.admin_router)
     app.include_router(monitoring.router)
     app.include_router(monitoring.deadlines_router)
+    app.include_router(supervisor.router)
+    install_web(app)  # pages, static files, security headers (loket/web)
     return app
 
 

@@ -1,0 +1,155 @@
+"""Supervisors: their agency's open tasks by staff member, and reassigning them.
+
+Reassigning is a Workflow Update (``reassign``): the workflow checks again that the
+supervisor heads the step's agency and that the new holder serves its counter, and audits
+the change as ``task_reassigned``. A task at another agency answers 404, as in the staff
+API, so nothing leaks.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from loket.api.deps import (
+    Conflict,
+    NotFound,
+    RequireRole,
+    Services,
+    ServicesDep,
+    update_workflow,
+)
+from loket.api.staff import user_inbox
+from loket.store import queries, users
+from loket.store.users import User
+from workflows.messages import ApplicationView, ReassignRequest
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/supervisor", tags=["supervisor"])
+
+SupervisorUser = Annotated[User, Depends(RequireRole("supervisor"))]
+
+UNASSIGNED = ""  # the group key of tasks nobody has claimed
+
+
+class Member(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    username: str
+    full_name: str
+    role: str
+    counters: list[str]
+
+
+class StaffGroup(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    username: str = Field(description="the holder; '' for tasks nobody has claimed yet")
+    full_name: str
+    tasks: list[queries.InboxRow]
+
+
+class Workload(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    agency: str
+    members: list[Member] = Field(description="who tasks can be given to")
+    groups: list[StaffGroup] = Field(description="unclaimed first, then by username")
+
+
+class ReassignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: str | None = Field(
+        default=None, max_length=100, description="username; null gives it back to the counter"
+    )
+    reason: str = Field(default="", max_length=4000)
+
+
+async def agency_members(services: Services, agency: str) -> list[User]:
+    """Active staff and supervisors of ``agency``: the people a task may go to."""
+    async with services.pool.acquire() as conn:
+        everyone = await users.list_users(conn)
+    return [
+        u for u in everyone if u.active and u.agency == agency and u.role in ("staff", "supervisor")
+    ]
+
+
+async def workload(services: Services, user: User) -> Workload:
+    """The supervisor's agency: open tasks grouped by who holds them, soonest due first."""
+    agency = user.agency or ""
+    rows = await user_inbox(services, user)
+    members = await agency_members(services, agency)
+    names = {m.username: m.full_name for m in members}
+    grouped: dict[str, list[queries.InboxRow]] = {UNASSIGNED: []}
+    for row in rows:
+        grouped.setdefault(row.claimed_by or UNASSIGNED, []).append(row)
+    order = [UNASSIGNED, *sorted(k for k in grouped if k != UNASSIGNED)]
+    return Workload(
+        agency=agency,
+        members=[
+            Member(
+                username=m.username, full_name=m.full_name, role=m.role, counters=list(m.counters)
+            )
+            for m in members
+        ],
+        groups=[StaffGroup(username=k, full_name=names.get(k, k), tasks=grouped[k]) for k in order],
+    )
+
+
+async def reassign_task(
+    services: Services,
+    user: User,
+    registration_number: str,
+    step_id: str,
+    to: str | None,
+    reason: str = "",
+) -> ApplicationView:
+    """Give a task to ``to`` (a username of the agency), or back to the counter (None)."""
+    async with services.pool.acquire() as conn:
+        task = await queries.task(conn, registration_number, step_id)
+        app = await queries.application(conn, registration_number)
+        target = await users.get_user(conn, to) if to else None
+    if task is None or app is None or not user.serves(task.agency, task.counter):
+        raise NotFound(f"no task '{step_id}' of {registration_number} at your counters")
+    if app.status != "in_progress":
+        raise Conflict(f"the application is closed ({app.status}); nothing can be reassigned")
+    if to and (target is None or not target.active):
+        raise Conflict(f"no active user '{to}'")
+    view = await update_workflow(
+        services,
+        registration_number,
+        "reassign",
+        ReassignRequest(
+            step_id=step_id,
+            to=target.actor() if target else None,
+            reason=reason,
+            actor=user.actor(),
+        ),
+        update_id=f"reassign:{step_id}:{task.attempt}:{user.username}:{to}:{app.last_seq}",
+    )
+    log.info("%s reassigned %s/%s to %s", user.username, registration_number, step_id, to)
+    return view
+
+
+@router.get("/tasks", summary="My agency's open tasks, grouped by staff member")
+async def get_workload(services: ServicesDep, user: SupervisorUser) -> Workload:
+    return await workload(services, user)
+
+
+@router.post(
+    "/tasks/{registration_number}/{step_id}/reassign",
+    summary="Give an open task to another member of staff (409 with the reason if refused)",
+)
+async def post_reassign(
+    services: ServicesDep,
+    user: SupervisorUser,
+    registration_number: str,
+    step_id: str,
+    body: ReassignBody,
+) -> ApplicationView:
+    return await reassign_task(services, user, registration_number, step_id, body.to, body.reason)

@@ -1,0 +1,23 @@
+"""The web pages of Loket: server-rendered Jinja2 templates for staff, supervisors,
+administrators, the inspectorate and the public (see docs/web.md)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from loket.web import admin_pages, public_pages, staff_pages
+from loket.web.core import STATIC, WebSettings
+from loket.web.security import SecurityHeaders
+
+STATIC_PATH = "/static"
+
+
+def install(app: FastAPI, web_settings: WebSettings | None = None) -> None:
+    """Add the pages, their static files and the security headers to ``app``."""
+    app.state.web_settings = web_settings or WebSettings()
+    app.include_router(public_pages.router)
+    app.include_router(staff_pages.router)
+    app.include_router(admin_pages.router)
+    app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders)

@@ -1,0 +1,67 @@
+"""Formatting for pages: rupiah, local times, working time left. Pure functions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from loket.calendar import CalendarRangeError, WorkCalendar
+
+
+def rupiah(amount: int | float | None) -> str:
+    """Rp 1.234.500: Indonesian thousands separators, whole rupiah."""
+    if amount is None:
+        return "-"
+    return "Rp " + f"{round(amount):,}".replace(",", ".")
+
+
+def number(value: Any) -> str:
+    """A tariff parameter or form value as written (no float noise like 0.035000001)."""
+    if isinstance(value, float):
+        return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return str(value)
+
+
+def when(value: datetime | None, tz: timezone) -> str:
+    """dd-mm-yyyy HH:MM in the mall's time zone, with the zone's name (WIB)."""
+    if value is None:
+        return "-"
+    local = value.astimezone(tz)
+    return f"{local:%d-%m-%Y %H:%M} {tz.tzname(None)}"
+
+
+def working_left(calendar: WorkCalendar, due: datetime | None, now: datetime) -> timedelta | None:
+    """Working time until ``due`` (negative: overdue by that much); None when paused or
+    when the instant lies outside the calendar's years (it cannot be counted)."""
+    if due is None:
+        return None
+    try:
+        if due >= now:
+            return calendar.elapsed(now, due)
+        return -calendar.elapsed(due, now)
+    except (CalendarRangeError, ValueError):
+        return None
+
+
+def hours(value: timedelta | int | float | None) -> str:
+    """Working time as H:MM (negative when overdue); templates add the word for hours."""
+    if value is None:
+        return "-"
+    seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    sign = "-" if seconds < 0 else ""
+    minutes = int(abs(seconds) // 60)
+    h, m = divmod(minutes, 60)
+    return f"{sign}{h}:{m:02d}"
+
+
+def percent(share: float | None) -> str:
+    return "-" if share is None else f"{share * 100:.0f}%"
+
+
+FILTERS: dict[str, Callable[..., str]] = {
+    "rupiah": rupiah,
+    "number": number,
+    "hours": hours,
+    "percent": percent,
+}

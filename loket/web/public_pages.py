@@ -1,0 +1,175 @@
+"""Public pages: the catalog, each permit's published service standard, the fee simulator,
+submission, tracking (and sending corrections), and the language switch.
+
+Every page calls the public API's own functions (``loket.api.public``), so the simulator
+prices with the billing formula and the tracking page shows what the API shows. The access
+code travels only in POST bodies, never in a URL.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Response
+
+from loket.api import public
+from loket.api.deps import Conflict, NotFound
+from loket.route.form import FormError
+from loket.route.model import PermitType
+from loket.web import i18n
+from loket.web.core import (
+    LANG_COOKIE,
+    LANG_COOKIE_DAYS,
+    CheckedForm,
+    PageDep,
+    PageRoute,
+    field_errors,
+    form_values,
+    safe_next,
+)
+from loket.web.forms import coerce_form
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+SVG_MEDIA_TYPE = "image/svg+xml"
+
+
+def _route_svg(permit: PermitType, page: PageDep) -> str | None:
+    """The route diagram of ``loket.analysis`` (one renderer for CLI and web)."""
+    try:
+        from loket.analysis.diagram import render_svg
+    except ImportError:  # the analysis package is optional for the pages
+        return None
+    return render_svg(permit, page.services.catalog.agencies)
+
+
+@router.get("/")
+async def catalog(page: PageDep) -> Response:
+    return page.render("catalog.html", permits=public.list_permits(page.services.catalog))
+
+
+@router.get("/permits/{permit_id}")
+async def permit_page(page: PageDep, permit_id: str) -> Response:
+    permit = page.services.permit(permit_id)
+    return page.render(
+        "permit.html",
+        permit=permit,
+        detail=public.permit_detail(page.services.catalog, permit),
+        has_diagram=_route_svg(permit, page) is not None,
+    )
+
+
+@router.get("/permits/{permit_id}/route.svg")
+async def route_svg(page: PageDep, permit_id: str) -> Response:
+    svg = _route_svg(page.services.permit(permit_id), page)
+    if svg is None:
+        return Response(status_code=404)
+    # Served as an image: an <img> never runs scripts inside an SVG.
+    return Response(svg, media_type=SVG_MEDIA_TYPE, headers={"Cache-Control": "max-age=300"})
+
+
+@router.get("/permits/{permit_id}/simulate")
+async def simulate_form(page: PageDep, permit_id: str) -> Response:
+    permit = page.services.permit(permit_id)
+    return page.render("simulate.html", permit=permit, values={}, errors={}, preview=None)
+
+
+@router.post("/permits/{permit_id}/simulate")
+async def simulate(page: PageDep, form: CheckedForm, permit_id: str) -> Response:
+    permit = page.services.permit(permit_id)
+    values = form_values(form)
+    try:
+        preview = public.preview_fees(permit, coerce_form(permit, values))
+    except FormError as exc:
+        return page.render(
+            "simulate.html",
+            status_code=422,
+            permit=permit,
+            values=values,
+            errors=field_errors(exc.errors),
+            preview=None,
+        )
+    return page.render("simulate.html", permit=permit, values=values, errors={}, preview=preview)
+
+
+@router.get("/permits/{permit_id}/apply")
+async def apply_form(page: PageDep, permit_id: str) -> Response:
+    permit = page.services.permit(permit_id)
+    return page.render("apply.html", permit=permit, values={}, errors={})
+
+
+@router.post("/permits/{permit_id}/apply")
+async def apply(page: PageDep, form: CheckedForm, permit_id: str) -> Response:
+    permit = page.services.permit(permit_id)
+    values = form_values(form)
+    try:
+        done = await public.submit(page.services, permit.id, coerce_form(permit, values))
+    except FormError as exc:
+        return page.render(
+            "apply.html",
+            status_code=422,
+            permit=permit,
+            values=values,
+            errors=field_errors(exc.errors),
+        )
+    # Shown once, on this page only: the code is never stored in clear.
+    return page.render("submitted.html", status_code=201, permit=permit, done=done)
+
+
+@router.get("/track")
+async def track_form(page: PageDep) -> Response:
+    return page.render("track.html", tracking=None, registration_number="", code="")
+
+
+@router.post("/track")
+async def track(page: PageDep, form: CheckedForm) -> Response:
+    reg = str(form.get("registration_number") or "").strip().upper()
+    code = str(form.get("access_code") or "").strip()
+    try:
+        view = await public.track(page.services, reg, code)
+    except NotFound as exc:  # a wrong code answers exactly like an unknown number
+        return page.render(
+            "track.html",
+            status_code=404,
+            tracking=None,
+            registration_number=reg,
+            code="",
+            error=page.t(exc.detail),
+        )
+    return page.render("track.html", tracking=view, registration_number=reg, code=code)
+
+
+@router.post("/track/resubmit")
+async def resubmit(page: PageDep, form: CheckedForm) -> Response:
+    reg = str(form.get("registration_number") or "").strip().upper()
+    code = str(form.get("access_code") or "").strip()
+    note = str(form.get("note") or "")
+    try:
+        view = await public.resubmit(page.services, reg, code, note=note)
+    except Conflict as exc:  # nothing waits for corrections: say why, change nothing
+        view = await public.track(page.services, reg, code)
+        return page.render(
+            "track.html",
+            status_code=409,
+            tracking=view,
+            registration_number=reg,
+            code=code,
+            error=exc.detail,
+        )
+    return page.render(
+        "track.html",
+        tracking=view,
+        registration_number=reg,
+        code=code,
+        flash=page.t("Corrections sent: the clock runs again."),
+    )
+
+
+@router.post("/lang")
+async def switch_language(page: PageDep, form: CheckedForm) -> Response:
+    lang = str(form.get("lang") or "")
+    if lang in i18n.LANGUAGES:
+        page.cookie(LANG_COOKIE, lang, max_age=LANG_COOKIE_DAYS * 86400)
+    return page.redirect(safe_next(str(form.get("next") or ""), "/"))

@@ -1,0 +1,267 @@
+"""Pages of staff and supervisors: sign-in, the inbox, the task page with claim and decide,
+the supervisor's workload with reassignment, and deadline extensions.
+
+Every change goes through the API's functions (``loket.api.staff``, ``.supervisor``,
+``.monitoring``), which send Workflow Updates; a refusal by the workflow is shown with its
+reason on the page it came from, and nothing changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
+
+from loket.api import monitoring, staff, supervisor
+from loket.api.deps import ApiError, Conflict, utcnow
+from loket.calendar import WorkCalendar
+from loket.route.model import PermitType
+from loket.store import users
+from loket.web import format as fmt
+from loket.web.core import (
+    SESSION_COOKIE,
+    CheckedForm,
+    Page,
+    PageDep,
+    PageRoute,
+    SignedInPage,
+    StaffPage,
+    SupervisorPage,
+    TaskReaderPage,
+    safe_next,
+)
+from loket.web.sessions import create_session, end_session
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+# Messages after a redirect are chosen from this list, never taken from the URL as text.
+DONE_MESSAGES = {
+    "claimed": "Task claimed.",
+    "decided": "Decision recorded.",
+    "extended": "Deadline extended.",
+}
+
+
+def work_calendar(request: Request, page: Page) -> WorkCalendar:
+    """The current calendar's arithmetic, built once per calendar version."""
+    snapshot = page.services.calendar
+    cached: WorkCalendar | None = getattr(request.app.state, "web_calendar", None)
+    if cached is None or cached.version != snapshot.version:
+        cached = WorkCalendar(snapshot)
+        request.app.state.web_calendar = cached
+    return cached
+
+
+def time_left(page: Page, due: datetime | None, now: datetime) -> timedelta | None:
+    return fmt.working_left(work_calendar(page.request, page), due, now)
+
+
+def home_of(role: str) -> str:
+    return "/staff/inbox" if role in ("staff", "supervisor") else "/monitor"
+
+
+# --- signing in and out ------------------------------------------------------------------
+
+
+@router.get("/login")
+async def login_form(page: PageDep, next: str = "") -> Response:
+    if page.user is not None:
+        return page.redirect(safe_next(next, home_of(page.user.role)))
+    return page.render("login.html", next=safe_next(next, ""), username="")
+
+
+@router.post("/login")
+async def login(page: PageDep, form: CheckedForm) -> Response:
+    username = str(form.get("username") or "").strip()
+    password = str(form.get("password") or "")
+    target = str(form.get("next") or "")
+    async with page.services.pool.acquire() as conn:
+        user = await users.authenticate(conn, username, password)
+        if user is None:
+            log.info("web sign-in refused for %r", username)
+            return page.render(
+                "login.html",
+                status_code=401,
+                next=safe_next(target, ""),
+                username=username,
+                error=page.t("Wrong username or password."),
+            )
+        token = await create_session(conn, user, now=utcnow(), ttl=page.services.token_ttl)
+    log.info("user %s signed in on the web", user.username)
+    # A new session (and with it a new CSRF token) at every sign-in: no session fixation.
+    page.cookie(SESSION_COOKIE, token, max_age=int(page.services.token_ttl.total_seconds()))
+    return page.redirect(safe_next(target, home_of(user.role)))
+
+
+@router.post("/logout")
+async def logout(page: SignedInPage, form: CheckedForm) -> Response:
+    if page.session_token:
+        async with page.services.pool.acquire() as conn:
+            await end_session(conn, page.session_token)
+    page.cookie(SESSION_COOKIE, "")
+    return page.redirect("/")
+
+
+# --- the inbox and tasks -----------------------------------------------------------------
+
+
+@router.get("/staff/inbox")
+async def inbox(page: StaffPage, done: str = "") -> Response:
+    assert page.user is not None
+    rows = await staff.user_inbox(page.services, page.user)
+    now = utcnow()
+    return page.render(
+        "inbox.html",
+        rows=[(r, time_left(page, r.due_at, now)) for r in rows],
+        flash=page.t(DONE_MESSAGES[done]) if done in DONE_MESSAGES else "",
+    )
+
+
+async def _task_page(
+    page: Page,
+    registration_number: str,
+    step_id: str,
+    *,
+    status_code: int = 200,
+    error: str = "",
+    flash: str = "",
+) -> Response:
+    assert page.user is not None
+    detail = await staff.task_detail(page.services, page.user, registration_number, step_id)
+    permit: PermitType | None = page.services.catalog.permits.get(detail.application.permit_type)
+    labels = {n: f.label for n, f in permit.form.items()} if permit else {}
+    user = page.user
+    works = user.role in ("staff", "supervisor")
+    task = detail.task
+    return page.render(
+        "task.html",
+        status_code=status_code,
+        detail=detail,
+        labels=labels,
+        left=time_left(page, task.due_at, utcnow()),
+        may_work=works and task.state == "open",
+        may_claim=works and task.state == "open" and task.claimed_by != user.username,
+        may_extend=user.role == "supervisor"
+        and user.agency == task.agency
+        and task.state in ("open", "returned"),
+        error=error,
+        flash=flash,
+    )
+
+
+@router.get("/staff/tasks/{registration_number}/{step_id}")
+async def task_page(
+    page: TaskReaderPage, registration_number: str, step_id: str, done: str = ""
+) -> Response:
+    flash = page.t(DONE_MESSAGES[done]) if done in DONE_MESSAGES else ""
+    return await _task_page(page, registration_number, step_id, flash=flash)
+
+
+def _task_url(registration_number: str, step_id: str, done: str) -> str:
+    return f"/staff/tasks/{registration_number}/{step_id}?done={done}"
+
+
+@router.post("/staff/tasks/{registration_number}/{step_id}/claim")
+async def claim(
+    page: StaffPage, form: CheckedForm, registration_number: str, step_id: str
+) -> Response:
+    assert page.user is not None
+    try:
+        await staff.claim_task(page.services, page.user, registration_number, step_id)
+    except Conflict as exc:
+        return await _task_page(
+            page, registration_number, step_id, status_code=409, error=exc.detail
+        )
+    return page.redirect(_task_url(registration_number, step_id, "claimed"))
+
+
+@router.post("/staff/tasks/{registration_number}/{step_id}/decide")
+async def decide(
+    page: StaffPage, form: CheckedForm, registration_number: str, step_id: str
+) -> Response:
+    assert page.user is not None
+    outcome = str(form.get("outcome") or "")
+    note = str(form.get("note") or "")
+    try:
+        await staff.decide_task(
+            page.services, page.user, registration_number, step_id, outcome, note
+        )
+    except Conflict as exc:
+        # The workflow refused (wrong step, already decided, claimed by someone else...):
+        # its reason is shown and nothing has changed.
+        return await _task_page(
+            page, registration_number, step_id, status_code=409, error=exc.detail
+        )
+    return page.redirect("/staff/inbox?done=decided")
+
+
+@router.post("/supervisor/tasks/{registration_number}/{step_id}/extend")
+async def extend(
+    page: SupervisorPage, form: CheckedForm, registration_number: str, step_id: str
+) -> Response:
+    assert page.user is not None
+    try:
+        body = monitoring.ExtendIn(
+            extra=str(form.get("extra") or "").strip(), reason=str(form.get("reason") or "")
+        )
+        # The extension endpoint's own function: one implementation of the rule.
+        await monitoring.post_extend(page.services, page.user, registration_number, step_id, body)
+    except ValidationError as exc:
+        reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return await _task_page(page, registration_number, step_id, status_code=422, error=reason)
+    except Conflict as exc:
+        return await _task_page(
+            page, registration_number, step_id, status_code=409, error=exc.detail
+        )
+    return page.redirect(_task_url(registration_number, step_id, "extended"))
+
+
+# --- the supervisor's workload -----------------------------------------------------------
+
+
+async def _workload_page(
+    page: Page, *, status_code: int = 200, results: list[tuple[str, str, bool]] | None = None
+) -> Response:
+    assert page.user is not None
+    load = await supervisor.workload(page.services, page.user)
+    now = utcnow()
+    return page.render(
+        "workload.html",
+        status_code=status_code,
+        load=load,
+        left={
+            (t.registration_number, t.step_id): time_left(page, t.due_at, now)
+            for g in load.groups
+            for t in g.tasks
+        },
+        results=results or [],
+    )
+
+
+@router.get("/supervisor")
+async def workload(page: SupervisorPage) -> Response:
+    return await _workload_page(page)
+
+
+@router.post("/supervisor/reassign")
+async def reassign(page: SupervisorPage, form: CheckedForm) -> Response:
+    assert page.user is not None
+    to = str(form.get("to") or "") or None
+    reason = str(form.get("reason") or "")
+    selected = [v for v in form.getlist("task") if isinstance(v, str) and "/" in v]
+    results: list[tuple[str, str, bool]] = []
+    for key in selected:
+        reg, _, step_id = key.partition("/")
+        try:
+            await supervisor.reassign_task(page.services, page.user, reg, step_id, to, reason)
+            results.append((key, page.t("reassigned"), True))
+        except ApiError as exc:  # each task answers for itself: one refusal stops no other
+            results.append((key, exc.detail, False))
+    if not selected:
+        results.append(("-", page.t("Select at least one task."), False))
+    failed = any(not ok for _, _, ok in results)
+    return await _workload_page(page, status_code=409 if failed else 200, results=results)

@@ -1,0 +1,145 @@
+"""The pages over HTTP (no browser): public pages, staff work, supervisor, monitoring,
+CSRF, security headers, language switch, and a note with <script> shown as text."""
+
+from __future__ import annotations
+
+import re
+
+from tests.api.harness import PBG_FORM, Api
+from tests.support import eventually
+from tests.web.support import Browser
+
+XSS = '<script>alert("x")</script> & <b>bold</b>'
+
+
+async def _registration_open(api: Api, reg: str) -> None:
+    async def probe() -> int:
+        async with api.services.pool.acquire() as conn:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM tasks WHERE registration_number = $1 AND state = 'open'",
+                    reg,
+                )
+            )
+
+    await eventually(probe, lambda n: n >= 1)
+
+
+async def test_public_pages_render_in_indonesian_and_english(api: Api) -> None:
+    b = Browser.open(api)
+    r = await b.get("/")
+    assert r.status_code == 200
+    assert "Persetujuan Bangunan Gedung" in r.text and "Perizinan" in r.text
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert r.headers["referrer-policy"] == "same-origin"
+    cookie = r.headers["set-cookie"]
+    assert "loket_anon=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    r = await b.get("/permits/PBG")
+    assert r.status_code == 200
+    for heading in ("Persyaratan", "prosedur", "Waktu pelayanan", "Biaya/tarif", "Produk", "pengaduan"):
+        assert heading in r.text, heading
+    assert "/permits/PBG/route.svg" in r.text
+    svg = await b.get("/permits/PBG/route.svg")
+    assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
+    r = await b.get("/permits/SIP")
+    assert "Gratis" in r.text
+    r = await b.post("/lang", {"lang": "en", "next": "/permits/PBG"})
+    assert r.status_code == 303 and r.headers["location"] == "/permits/PBG"
+    r = await b.get("/permits/PBG")
+    assert "Requirements" in r.text and "Persyaratan" not in r.text
+    # The language switch never redirects off the site.
+    r = await b.post("/lang", {"lang": "id", "next": "//evil.example/"})
+    assert r.headers["location"] == "/"
+    await b.close()
+
+
+async def test_fee_simulator_uses_the_billing_formula(api: Api) -> None:
+    from loket.api.public import preview_fees
+
+    b = Browser.open(api)
+    await b.get("/permits/PBG/simulate")
+    r = await b.post(
+        "/permits/PBG/simulate",
+        {"building_use": "usaha", "building_area_m2": "640", "fence_length_m": "20"},
+    )
+    assert r.status_code == 200, r.text
+    expected = preview_fees(
+        api.services.permit("PBG"),
+        {"building_use": "usaha", "building_area_m2": 640.0, "fence_length_m": 20.0},
+    ).fees.total
+    total = re.search(r'data-testid="fee-total">([^<]+)<', r.text)
+    assert total and total.group(1) == "Rp " + f"{expected:,}".replace(",", ".")
+    r = await b.post("/permits/PBG/simulate", {"building_use": "usaha", "building_area_m2": "abc"})
+    assert r.status_code == 422 and 'data-testid="field-error"' in r.text
+    await b.close()
+
+
+async def test_forms_without_the_csrf_token_are_refused(api: Api) -> None:
+    await api.add_user("rina", "staff", "dpmptsp/front_office")
+    b = Browser.open(api)
+    await b.get("/login")
+    r = await b.post("/login", {"username": "rina", "password": "x"}, csrf=False)
+    assert r.status_code == 403
+    r = await b.http.post("/login", data={"username": "rina", "csrf_token": "0" * 64})
+    assert r.status_code == 403
+    # A token from another visitor's cookie does not fit this one.
+    other = Browser.open(api)
+    await other.get("/login")
+    r = await b.http.post(
+        "/login", data={"username": "rina", "password": "x", "csrf_token": other.csrf}
+    )
+    assert r.status_code == 403
+    await b.close()
+    await other.close()
+
+
+async def test_staff_claim_return_and_refusal_then_tracking_shows_the_paused_clock(
+    api: Api,
+) -> None:
+    await api.add_user("rina", "staff", "dpmptsp/front_office")
+    applicant = Browser.open(api)
+    await applicant.get("/permits/PBG/apply")
+    form = {k: str(v) for k, v in PBG_FORM.items()}
+    r = await applicant.post("/permits/PBG/apply", form)
+    assert r.status_code == 201, r.text
+    reg = re.search(r'data-testid="registration-number">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    code = re.search(r'data-testid="access-code">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    await _registration_open(api, reg)
+
+    staff = Browser.open(api)
+    r = await staff.get("/staff/inbox")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    await staff.sign_in("rina")
+    cookie = staff.http.cookies.get("loket_session")
+    assert cookie
+    r = await staff.get("/staff/inbox")
+    assert reg in r.text and "jam kerja tersisa" in r.text
+    task = f"/staff/tasks/{reg}/registration"
+    r = await staff.post(f"{task}/claim")
+    assert r.status_code == 303
+    r = await staff.get(r.headers["location"])
+    assert 'data-testid="claimed-by">rina<' in r.text
+    r = await staff.post(f"{task}/decide", {"outcome": "return", "note": XSS})
+    assert r.status_code == 303, r.text
+    # Deciding again: the workflow refuses, the page shows why, nothing changes.
+    r = await staff.post(f"{task}/decide", {"outcome": "approve", "note": ""})
+    assert r.status_code == 409
+    assert 'data-testid="error"' in r.text
+    async with api.services.pool.acquire() as conn:
+        state = await conn.fetchval(
+            "SELECT state FROM tasks WHERE registration_number = $1 AND step_id = 'registration'",
+            reg,
+        )
+    assert state == "returned"
+    r = await staff.get(task)
+    assert XSS not in r.text and "&lt;script&gt;alert(" in r.text
+
+    r = await applicant.post("/track", {"registration_number": reg, "access_code": code})
+    assert r.status_code == 200
+    assert 'data-testid="clock-paused"' in r.text
+    assert XSS not in r.text and "&lt;script&gt;alert(" in r.text
+    r = await applicant.post("/track", {"registration_number": reg, "access_code": "wrong"})
+    assert r.status_code == 404
+    await staff.close()
+    await applicant.close()
