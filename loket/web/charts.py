@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 BAR_H = 22
 GAP = 8
-LABEL_W = 260
+LABEL_W = 300
 BAR_W = 360
 VALUE_W = 110
 GOOD, FAIR = 0.9, 0.75  # on-time shares drawn green at 90% and up, amber from 75%
@@ -72,7 +72,7 @@ def bar_chart(bars: Sequence[Bar], title: str) -> Markup:
     for i, bar in enumerate(bars):
         y = GAP + i * (BAR_H + GAP)
         w = max(bar.share * BAR_W, 1)
-        text = escape(bar.label if len(bar.label) <= 40 else bar.label[:39] + "…")
+        text = escape(bar.label if len(bar.label) <= 38 else bar.label[:37] + "…")
         parts.append(
             f'<text x="{LABEL_W - 6}" y="{y + 15}" font-size="12" text-anchor="end">{text}</text>'
             f'<rect x="{LABEL_W}" y="{y}" width="{w:.1f}" height="{BAR_H}" '

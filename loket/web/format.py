@@ -16,10 +16,25 @@ def rupiah(amount: int | float | None) -> str:
     return "Rp " + f"{round(amount):,}".replace(",", ".")
 
 
+def _thousands(value: float) -> str:
+    return f"{value:,.0f}".replace(",", ".")
+
+
 def number(value: Any) -> str:
-    """A tariff parameter or form value as written (no float noise like 0.035000001)."""
-    if isinstance(value, float):
-        return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    """A tariff parameter as people read it: 4.500.000, 0.035 (no float noise)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if float(value).is_integer():
+        return _thousands(value)
+    return f"{value:.6g}"
+
+
+def yesno(value: Any, translate: Callable[[str], str]) -> str:
+    """Booleans of a form as words; anything else as it is."""
+    if value is True:
+        return translate("yes")
+    if value is False:
+        return translate("no")
     return str(value)
 
 
@@ -64,4 +79,5 @@ FILTERS: dict[str, Callable[..., str]] = {
     "number": number,
     "hours": hours,
     "percent": percent,
+    "yesno": yesno,
 }

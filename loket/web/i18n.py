@@ -229,6 +229,8 @@ INDONESIAN: dict[str, str] = {
     "open": "terbuka",
     "returned": "dikembalikan",
     "done": "selesai",
+    "yes": "ya",
+    "no": "tidak",
     "approve": "setujui",
     "return": "kembalikan ke pemohon",
     "reject": "tolak",
