@@ -37,7 +37,14 @@ async def test_public_pages_render_in_indonesian_and_english(api: Api) -> None:
     assert "loket_anon=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
     r = await b.get("/permits/PBG")
     assert r.status_code == 200
-    for heading in ("Persyaratan", "prosedur", "Waktu pelayanan", "Biaya/tarif", "Produk", "pengaduan"):
+    for heading in (
+        "Persyaratan",
+        "prosedur",
+        "Waktu pelayanan",
+        "Biaya/tarif",
+        "Produk",
+        "pengaduan",
+    ):
         assert heading in r.text, heading
     assert "/permits/PBG/route.svg" in r.text
     svg = await b.get("/permits/PBG/route.svg")
@@ -143,3 +150,59 @@ async def test_staff_claim_return_and_refusal_then_tracking_shows_the_paused_clo
     assert r.status_code == 404
     await staff.close()
     await applicant.close()
+
+
+async def test_a_note_with_script_is_text_everywhere(api: Api) -> None:
+    """Staff notes, reasons and applicant notes are escaped on every page that shows them."""
+    await api.add_user("rina", "staff", "dpmptsp/front_office")
+    await api.add_user("kepala", "supervisor", agency="dpmptsp")
+    await api.add_user("admin", "admin")
+    await api.add_user("inspektur", "inspector")
+    done = await api.submit()
+    reg, code = done["registration_number"], done["access_code"]
+    await _registration_open(api, reg)
+    task = f"/staff/tasks/{reg}/registration"
+
+    supervisor = Browser.open(api)
+    await supervisor.sign_in("kepala")
+    r = await supervisor.post(
+        "/supervisor/reassign", {"task": f"{reg}/registration", "to": "rina", "reason": XSS}
+    )
+    assert r.status_code == 200, r.text
+    r = await supervisor.post(
+        f"/supervisor/tasks/{reg}/registration/extend", {"extra": "1d", "reason": XSS}
+    )
+    assert r.status_code == 303, r.text
+    staff = Browser.open(api)
+    await staff.sign_in("rina")
+    r = await staff.post(f"{task}/decide", {"outcome": "return", "note": XSS})
+    assert r.status_code == 303, r.text
+    applicant = Browser.open(api)
+    await applicant.get("/track")
+    r = await applicant.post(
+        "/track/resubmit", {"registration_number": reg, "access_code": code, "note": XSS}
+    )
+    assert r.status_code == 200, r.text
+    inspector = Browser.open(api)
+    await inspector.sign_in("inspektur")
+
+    pages = {
+        "task page (staff)": await staff.get(task),
+        "task page (supervisor)": await supervisor.get(task),
+        "audit trail": await inspector.get(f"/applications/{reg}"),
+        "tracking page": await applicant.post(
+            "/track", {"registration_number": reg, "access_code": code}
+        ),
+    }
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"
+    for name, r in pages.items():
+        assert r.status_code == 200, (name, r.text)
+        assert "<script>alert" not in r.text, name
+        assert "<b>bold</b>" not in r.text, name
+        assert escaped in r.text, name
+    audit = pages["audit trail"].text
+    # Every place it was written: the decision, the return, the reassignment, the
+    # extension and the applicant's resubmission note.
+    assert audit.count(escaped) >= 4
+    for browser in (supervisor, staff, applicant, inspector):
+        await browser.close()
