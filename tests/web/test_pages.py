@@ -206,3 +206,44 @@ async def test_a_note_with_script_is_text_everywhere(api: Api) -> None:
     assert audit.count(escaped) >= 4
     for browser in (supervisor, staff, applicant, inspector):
         await browser.close()
+
+
+async def test_reassign_is_checked_by_the_workflow(api: Api) -> None:
+    await api.add_user("rina", "staff", "dpmptsp/front_office")
+    await api.add_user("sari", "staff", "dpmptsp/front_office")
+    await api.add_user("gita", "staff", "dpmptsp/issuance")
+    await api.add_user("kepala", "supervisor", agency="dpmptsp")
+    await api.add_user("kepala_dlh", "supervisor", agency="dlh")
+    reg = (await api.submit())["registration_number"]
+    await _registration_open(api, reg)
+    url = f"/api/supervisor/tasks/{reg}/registration/reassign"
+
+    r = await api.as_user("kepala", "POST", url, {"to": "gita", "reason": "coba"})
+    assert r.status_code == 409
+    assert r.json()["detail"] == "gita does not serve dpmptsp/front_office"
+    r = await api.as_user("kepala_dlh", "POST", url, {"to": "sari"})
+    assert r.status_code == 404  # another agency's task does not exist for them
+    r = await api.as_user("kepala", "POST", url, {"to": "sari", "reason": "beban rina"})
+    assert r.status_code == 200, r.text
+    assert [s["claimed_by"] for s in r.json()["open_steps"]] == ["sari"]
+    # Sari holds it now: Rina's claim is refused by the workflow.
+    r = await api.as_user("rina", "POST", f"/api/staff/tasks/{reg}/registration/claim")
+    assert r.status_code == 409 and "claimed by sari" in r.json()["detail"]
+    # Back to the counter: nobody holds it.
+    r = await api.as_user("kepala", "POST", url, {"to": None})
+    assert r.status_code == 200 and r.json()["open_steps"][0]["claimed_by"] is None
+    r = await api.as_user("kepala", "GET", "/api/supervisor/tasks")
+    groups = {
+        g["username"]: [t["registration_number"] for t in g["tasks"]] for g in r.json()["groups"]
+    }
+    assert groups[""] == [reg]
+    async with api.services.pool.acquire() as conn:
+        events = await conn.fetch(
+            "SELECT actor, details FROM audit_events WHERE registration_number = $1 "
+            "AND event = 'task_reassigned' ORDER BY seq",
+            reg,
+        )
+    assert [(e["actor"], e["details"]["from"], e["details"]["to"]) for e in events] == [
+        ("kepala", None, "sari"),
+        ("kepala", "sari", None),
+    ]
