@@ -12,10 +12,10 @@ import logging
 
 from fastapi import APIRouter, Response
 
+from loket.analysis.diagram import render_svg
 from loket.api import public
 from loket.api.deps import Conflict, NotFound
 from loket.route.form import FormError
-from loket.route.model import PermitType
 from loket.web import i18n
 from loket.web.core import (
     LANG_COOKIE,
@@ -36,15 +36,6 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 SVG_MEDIA_TYPE = "image/svg+xml"
 
 
-def _route_svg(permit: PermitType, page: PageDep) -> str | None:
-    """The route diagram of ``loket.analysis`` (one renderer for CLI and web)."""
-    try:
-        from loket.analysis.diagram import render_svg
-    except ImportError:  # the analysis package is optional for the pages
-        return None
-    return render_svg(permit, page.services.catalog.agencies)
-
-
 @router.get("/")
 async def catalog(page: PageDep) -> Response:
     return page.render("catalog.html", permits=public.list_permits(page.services.catalog))
@@ -57,15 +48,13 @@ async def permit_page(page: PageDep, permit_id: str) -> Response:
         "permit.html",
         permit=permit,
         detail=public.permit_detail(page.services.catalog, permit),
-        has_diagram=_route_svg(permit, page) is not None,
     )
 
 
 @router.get("/permits/{permit_id}/route.svg")
 async def route_svg(page: PageDep, permit_id: str) -> Response:
-    svg = _route_svg(page.services.permit(permit_id), page)
-    if svg is None:
-        return Response(status_code=404)
+    # The route analysis' own diagram: one renderer for the CLI, the docs and the pages.
+    svg = render_svg(page.services.permit(permit_id), page.services.catalog.agencies)
     # Served as an image: an <img> never runs scripts inside an SVG.
     return Response(svg, media_type=SVG_MEDIA_TYPE, headers={"Cache-Control": "max-age=300"})
 
