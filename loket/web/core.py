@@ -18,7 +18,6 @@ import logging
 import secrets
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -236,7 +235,6 @@ class PageRole:
 StaffPage = Annotated[Page, Depends(PageRole("staff", "supervisor"))]
 TaskReaderPage = Annotated[Page, Depends(PageRole("staff", "supervisor", "admin", "inspector"))]
 SupervisorPage = Annotated[Page, Depends(PageRole("supervisor"))]
-WorkloadReaderPage = Annotated[Page, Depends(PageRole("supervisor", "admin", "inspector"))]
 AuditReaderPage = Annotated[Page, Depends(PageRole("admin", "inspector"))]
 AdminPage = Annotated[Page, Depends(PageRole("admin"))]
 SignedInPage = Annotated[Page, Depends(PageRole("staff", "supervisor", "admin", "inspector"))]
@@ -283,10 +281,6 @@ def error_page(request: Request, status_code: int, reason: str) -> Response:
 def form_values(form: FormData) -> dict[str, str]:
     """The text fields of a form (file uploads are not used by any page)."""
     return {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
-
-
-def now_local(services: Services) -> datetime:
-    return utcnow().astimezone(services.calendar.tz)
 
 
 def field_errors(errors: list[dict[str, str]]) -> Mapping[str, str]:

@@ -132,13 +132,19 @@ async def shot(page: Page, name: str) -> None:
 
 
 def refuse_dialogs(page: Page, seen: list[str]) -> None:
-    """Any alert() means a script from the data ran: record it for the assertion."""
+    """Any alert() means a script from the data ran; any console error (a blocked inline
+    script or style, a failed load) breaks the page: record both for the assertion."""
 
     async def on_dialog(dialog: Any) -> None:
-        seen.append(dialog.message)
+        seen.append(f"dialog: {dialog.message}")
         await dialog.dismiss()
 
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            seen.append(f"console: {message.text}")
+
     page.on("dialog", on_dialog)
+    page.on("console", on_console)
 
 
 async def sign_in(page: Page, username: str) -> None:
@@ -162,6 +168,8 @@ async def open_tasks(stack: Stack, reg: str) -> int:
 async def test_applicant_simulates_the_fee_and_applies(stack: Stack) -> None:
     ctx = await stack.context()
     page = await ctx.new_page()
+    problems: list[str] = []
+    refuse_dialogs(page, problems)
     await page.goto("/")
     await expect(page.locator("h1")).to_have_text("Perizinan dan standar pelayanannya")
     await shot(page, "01-catalog")
@@ -192,6 +200,7 @@ async def test_applicant_simulates_the_fee_and_applies(stack: Stack) -> None:
     code = (await page.get_by_test_id("access-code").inner_text()).strip()
     assert reg.startswith("PBG-") and code
     await shot(page, "05-submitted")
+    assert problems == []
     stack.story.update(reg=reg, code=code)
     await ctx.close()
 
