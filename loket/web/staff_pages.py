@@ -47,7 +47,12 @@ DONE_MESSAGES = {
 
 
 def work_calendar(request: Request, page: Page) -> WorkCalendar:
-    """The current calendar's arithmetic, built once per calendar version."""
+    """The current calendar's arithmetic, built once per calendar version.
+
+    Working time left is counted with today's calendar: the due instant itself was fixed
+    by the workflow with the version it pinned, and only the hours between now and then
+    are counted here (a late correction of a holiday counts at once, as it should).
+    """
     snapshot = page.services.calendar
     cached: WorkCalendar | None = getattr(request.app.state, "web_calendar", None)
     if cached is None or cached.version != snapshot.version:
