@@ -43,6 +43,8 @@ from workflows.messages import (
     ApplicationView,
     ClaimRequest,
     DecisionRequest,
+    ExtendRequest,
+    ReassignRequest,
     ResubmitRequest,
 )
 
@@ -63,6 +65,15 @@ async def _decide(handle: Handle, actor: Actor, step: str, outcome: str, note: s
 async def pbg_with_return(handle: Handle, reg: str) -> None:
     await handle.execute_update("claim", ClaimRequest(step_id="registration", actor=FRONT))
     await _decide(handle, FRONT, "registration", "approve")
+    supervisor = Actor(username="sari", role="supervisor", agency="dpupr")
+    await handle.execute_update(
+        "extend_deadline",
+        ExtendRequest(step_id="completeness", extra="1d", reason="rapat TPA", actor=supervisor),
+    )
+    await handle.execute_update(
+        "reassign",
+        ReassignRequest(step_id="completeness", to=SECRETARIAT, reason="cuti", actor=supervisor),
+    )
     await _decide(handle, SECRETARIAT, "completeness", "return", "lengkapi gambar")
     applicant = Actor(username=f"applicant:{reg}", role="applicant")
     await handle.execute_update("resubmit", ResubmitRequest(actor=applicant, note="sudah"))
