@@ -1,0 +1,44 @@
+"""The baseline of ``handoff.py``: a bare Temporal workflow with no database.
+
+Its ``decide`` Update runs one trivial activity (the stand-in for "open the next step") and
+returns. Same server, same data converter, same sandbox as Loket's workflow: what is left
+between the two is Loket's own work (routing core, records in PostgreSQL, search
+attributes). Kept in its own module so the workflow sandbox can import it by name.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from temporalio import activity, workflow
+
+BARE_WORKFLOW = "BareHandoff"
+BARE_UPDATE = "decide"
+
+
+@activity.defn(name="bare_open_step")
+async def bare_open_step(step: int) -> float:
+    """Trivial activity: returns the wall-clock instant it ran (seconds since the epoch)."""
+    del step
+    return time.time()
+
+
+@workflow.defn(name=BARE_WORKFLOW)
+class BareHandoffWorkflow:
+    def __init__(self) -> None:
+        self._decided = 0
+
+    @workflow.run
+    async def run(self, steps: int) -> int:
+        await workflow.wait_condition(lambda: self._decided >= steps)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._decided
+
+    @workflow.update(name=BARE_UPDATE)
+    async def decide(self, step: int) -> float:
+        ran_at = await workflow.execute_activity(
+            bare_open_step, step, start_to_close_timeout=timedelta(seconds=30)
+        )
+        self._decided += 1
+        return ran_at

@@ -1,0 +1,102 @@
+"""A worker process for the benchmarks: Loket's permit workflow or the bare baseline.
+
+Started by ``_common.start_worker``; prints ``ready`` once it polls and stops on SIGTERM.
+The Loket kind registers exactly what ``worker.build_worker`` registers (same workflow,
+activities and sandbox passthrough), with the slot and cache sizes as knobs; unset knobs
+keep the SDK defaults (activities: 50, as ``build_worker``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from bare_workflow import BareHandoffWorkflow, bare_open_step
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
+
+from activities.notify import NotifyActivities
+from activities.records import RecordActivities
+from loket.store.db import create_pool
+from worker import workflow_runner
+from workflows.permit import PermitWorkflow
+
+DEFAULT_MAX_ACTIVITIES = 50  # build_worker's default
+
+
+def _knobs(args: argparse.Namespace) -> dict[str, Any]:
+    knobs: dict[str, Any] = {
+        "max_concurrent_activities": args.max_activities or DEFAULT_MAX_ACTIVITIES
+    }
+    if args.max_workflow_tasks:
+        knobs["max_concurrent_workflow_tasks"] = args.max_workflow_tasks
+    if args.max_cached_workflows:
+        knobs["max_cached_workflows"] = args.max_cached_workflows
+    if args.max_workflow_task_polls:
+        knobs["workflow_task_poller_behavior"] = PollerBehaviorSimpleMaximum(
+            args.max_workflow_task_polls
+        )
+    return knobs
+
+
+@contextlib.asynccontextmanager
+async def _worker(args: argparse.Namespace, client: Client) -> AsyncIterator[Worker]:
+    if args.kind == "bare":
+        yield Worker(
+            client,
+            task_queue=args.task_queue,
+            workflows=[BareHandoffWorkflow],
+            activities=[bare_open_step],
+            **_knobs(args),
+        )
+        return
+    pool = await create_pool(args.dsn, max_size=args.pool_size)
+    try:
+        async with httpx.AsyncClient() as http:
+            records = RecordActivities(pool)
+            notify = NotifyActivities(pool, "", http)  # no webhook: outbox rows only
+            yield Worker(
+                client,
+                task_queue=args.task_queue,
+                workflows=[PermitWorkflow],
+                activities=[records.record_transition, notify.deliver_notification],
+                workflow_runner=workflow_runner(),
+                **_knobs(args),
+            )
+    finally:
+        await pool.close()
+
+
+async def main(args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    client = await Client.connect(args.address, data_converter=pydantic_data_converter)
+    async with _worker(args, client) as worker, worker:
+        print("ready", flush=True)
+        await stop.wait()
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--kind", choices=["loket", "bare"], required=True)
+    parser.add_argument("--address", required=True)
+    parser.add_argument("--dsn", default="")
+    parser.add_argument("--task-queue", required=True)
+    parser.add_argument("--max-workflow-tasks", type=int, default=None)
+    parser.add_argument("--max-activities", type=int, default=None)
+    parser.add_argument("--max-cached-workflows", type=int, default=None)
+    parser.add_argument("--max-workflow-task-polls", type=int, default=None)
+    parser.add_argument("--pool-size", type=int, default=10, help="asyncpg pool (create_pool)")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))
