@@ -549,3 +549,21 @@ class WorkCalendar:
 
 def _time_us(t: time) -> int:
     return ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond
+
+
+# Building a WorkCalendar lays out every day of the covered years (about 12 ms). Workflows
+# pinned to the same version share one: the version is a hash of the content, and the
+# calendar never changes after construction, so sharing is as deterministic as building.
+_SHARED: dict[str, WorkCalendar] = {}
+_SHARED_MAX = 32
+
+
+def calendar_for(snapshot: CalendarSnapshot) -> WorkCalendar:
+    """The WorkCalendar of ``snapshot``, built once per version in this process."""
+    calendar = _SHARED.get(snapshot.version)
+    if calendar is None:
+        calendar = WorkCalendar(snapshot)
+        if len(_SHARED) >= _SHARED_MAX:
+            _SHARED.pop(next(iter(_SHARED)))  # oldest first; versions rarely change
+        _SHARED[snapshot.version] = calendar
+    return calendar

@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from loket import search_attributes as sa
-    from loket.calendar import Pause, WorkCalendar, WorkDuration
+    from loket.calendar import Pause, WorkDuration, calendar_for
     from loket.escalation import rule_instant, rules_for
     from loket.fees import FeeAssessment, assess
     from loket.route.model import TaskStep
@@ -100,7 +100,7 @@ class PermitWorkflow:
         self._input = workflow.payload_converter().from_payload(args[0].payload, PermitInput)
         self._permit = self._input.permit
         self._stepper = Stepper(self._permit)
-        self._calendar = WorkCalendar(self._input.calendar)
+        self._calendar = calendar_for(self._input.calendar)
         self._data: dict[str, Any] = dict(self._input.data)
         self._state: RouteState | None = None
         self._clocks: dict[str, _StepClock] = {}
@@ -371,7 +371,7 @@ class PermitWorkflow:
     async def recompute_deadlines(self, request: RecomputeRequest) -> ApplicationView:
         async with self._lock:
             self._validate_recompute(request)
-            calendar = WorkCalendar(request.calendar)
+            calendar = calendar_for(request.calendar)
             changes = {}
             for clock in self._clocks.values():
                 before = self._due(clock)

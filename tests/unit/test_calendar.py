@@ -368,3 +368,20 @@ def test_building_is_fast_enough() -> None:
     for day in range(1, 28):
         cal.add(datetime(2026, 2, day, 9, tzinfo=WIB), D("28d"))
     assert clock.perf_counter() - began < 0.5
+
+
+def test_workflows_pinned_to_one_version_share_one_calendar() -> None:
+    from pathlib import Path
+
+    from loket.calendar import calendar_for
+    from loket.calendar_data import covered_years, load_calendar
+
+    definitions = Path(__file__).resolve().parents[2] / "definitions"
+    snapshot = load_calendar(definitions, *covered_years(definitions))
+    again = CalendarSnapshot.model_validate(snapshot.model_dump())
+    assert calendar_for(snapshot) is calendar_for(again)
+    other = CalendarSnapshot.model_validate(
+        {**snapshot.model_dump(exclude={"version"}), "label": "other"}
+    )
+    assert calendar_for(other) is not calendar_for(snapshot)
+    assert calendar_for(other).version == other.version
