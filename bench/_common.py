@@ -6,6 +6,7 @@ Not a benchmark itself. ``handoff.py`` and ``escalation.py`` import it as a sibl
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -264,3 +265,16 @@ def write_results(name: str, payload: dict[str, Any]) -> Path:
 
 def monotonic() -> float:
     return time.perf_counter()
+
+
+def add_worker_args(parser: argparse.ArgumentParser) -> None:
+    """The worker's tuning knobs, the same in every benchmark."""
+    parser.add_argument("--max-workflow-tasks", type=int, default=None, help="worker slots")
+    parser.add_argument("--max-activities", type=int, default=None, help="default 50")
+    parser.add_argument("--max-cached-workflows", type=int, default=None, help="SDK: 1000")
+    parser.add_argument("--max-workflow-task-polls", type=int, default=None, help="SDK: 5")
+
+
+def finish(name: str, payload: dict[str, Any]) -> None:
+    path = write_results(name, payload)
+    print(f"results: {path.relative_to(ROOT)}")

@@ -38,20 +38,20 @@ from typing import Any
 from _common import (
     Stack,
     WorkerProcess,
+    add_worker_args,
     embedded_stack,
     environment,
+    finish,
     monotonic,
     print_table,
     proc_status_kb,
     start_worker,
     summary_ms,
-    write_results,
 )
 
 from loket.applications import submit_application
 from loket.calendar import UTC_OFFSETS, CalendarSnapshot, OfficeSession
 from loket.route.model import PermitType
-from loket.settings import PROJECT_ROOT
 
 STEP_DEADLINE_HOURS = 1
 END_OF_DAY = time(23, 59, 59, 999_999)  # sessions are half-open: 1 us short of midnight
@@ -378,18 +378,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--timeout-s", type=float, default=420.0, help="give up this long after the due instant"
     )
-    parser.add_argument("--max-workflow-tasks", type=int, default=None, help="SDK default")
-    parser.add_argument("--max-activities", type=int, default=None, help="default 50")
-    parser.add_argument("--max-cached-workflows", type=int, default=None, help="SDK: 1000")
-    parser.add_argument("--max-workflow-task-polls", type=int, default=None, help="SDK: 5")
+    add_worker_args(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    payload = asyncio.run(run(args))
-    path = write_results("escalation", payload)
-    print(f"results: {path.relative_to(PROJECT_ROOT)}")
+    finish("escalation", asyncio.run(run(args)))
 
 
 if __name__ == "__main__":

@@ -34,13 +34,14 @@ import asyncpg
 from _common import (
     Stack,
     WorkerProcess,
+    add_worker_args,
     embedded_stack,
     environment,
+    finish,
     monotonic,
     print_table,
     start_worker,
     summary_ms,
-    write_results,
 )
 from bare_workflow import BARE_UPDATE, BARE_WORKFLOW
 from temporalio.client import Client
@@ -490,18 +491,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=10, help="applications, not measured")
     parser.add_argument("--permit", default="SIP", choices=sorted(FORMS))
     parser.add_argument("--poll-ms", type=float, default=5.0, help="task-row poll interval")
-    parser.add_argument("--max-workflow-tasks", type=int, default=None, help="worker slots")
-    parser.add_argument("--max-activities", type=int, default=None, help="default 50")
-    parser.add_argument("--max-cached-workflows", type=int, default=None, help="SDK: 1000")
-    parser.add_argument("--max-workflow-task-polls", type=int, default=None, help="SDK: 5")
+    add_worker_args(parser)
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    payload = asyncio.run(run(args))
-    path = write_results("handoff", payload)
-    print(f"results: {path.relative_to(PROJECT_ROOT)}")
+    finish("handoff", asyncio.run(run(args)))
 
 
 if __name__ == "__main__":
