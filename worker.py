@@ -6,8 +6,11 @@ Run it with ``loket worker`` (or ``python worker.py``); ``loket dev`` runs it in
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
+import py_compile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -16,6 +19,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+import workflows.permit
 from activities.notify import NotifyActivities
 from activities.records import RecordActivities
 from loket.settings import Settings
@@ -27,6 +31,23 @@ log = logging.getLogger("loket.worker")
 # The routing core, its models and CEL are pure and deterministic: import them once,
 # outside the sandbox, instead of re-importing them for every workflow (ARCHITECTURE.md).
 PASSTHROUGH = ("loket", "workflows.messages", "pydantic", "pydantic_core", "cel", "annotated_types")
+
+
+def ensure_workflow_bytecode() -> None:
+    """Compile the workflow module's bytecode once, here.
+
+    The sandbox imports ``workflows.permit`` afresh for every new workflow; without a
+    ``.pyc`` (PYTHONDONTWRITEBYTECODE is common in containers and CI) that means compiling
+    its source each time, measured at an eighth of the worker's CPU in an escalation
+    storm. A read-only install simply keeps doing that.
+    """
+    source = Path(workflows.permit.__file__)
+    try:
+        py_compile.compile(
+            str(source), cfile=importlib.util.cache_from_source(str(source)), doraise=True
+        )
+    except (OSError, py_compile.PyCompileError) as exc:
+        log.warning("cannot cache bytecode of %s: %s", source, exc)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
@@ -45,6 +66,7 @@ def build_worker(
     http: httpx.AsyncClient | None = None,
     extra_activities: Sequence[Callable[..., Any]] = (),
 ) -> Worker:
+    ensure_workflow_bytecode()
     records = RecordActivities(pool)
     notify = NotifyActivities(pool, webhook_url, http or httpx.AsyncClient())
     return Worker(
