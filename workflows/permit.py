@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from loket.calendar import Pause, WorkDuration, calendar_for
     from loket.escalation import rule_instant, rules_for
     from loket.fees import FeeAssessment, assess
+    from loket.route.form import FormError, merge_corrections
     from loket.route.model import TaskStep
     from loket.route.standard import service_duration
     from loket.route.stepper import Refused, RouteEvent, RouteState, Stepper, Transition
@@ -301,8 +302,9 @@ class PermitWorkflow:
             self._validate_resubmit(request)
             extra: list[AuditEntry] = []
             if request.data is not None:
-                changed = sorted(k for k, v in request.data.items() if self._data.get(k) != v)
-                self._data.update(request.data)
+                corrected = self._corrected_form(request)
+                changed = sorted(k for k, v in corrected.items() if self._data.get(k) != v)
+                self._data = corrected
                 extra.append(
                     self._audit("application_corrected", request.actor, details={"fields": changed})
                 )
@@ -318,6 +320,15 @@ class PermitWorkflow:
             self._stepper.check_resubmission(self._route)
         except Refused as exc:
             raise refuse(exc.reason) from None
+        if request.data is not None:
+            self._corrected_form(request)
+
+    def _corrected_form(self, request: ResubmitRequest) -> dict[str, Any]:
+        """Corrections checked against the form of the pinned route version, not today's."""
+        try:
+            return dict(merge_corrections(self._permit, self._data, request.data or {}))
+        except FormError as exc:
+            raise refuse(f"the corrected form does not fit {self._permit.key}: {exc}") from None
 
     # --- supervisors and administrators ------------------------------------------------------
 

@@ -18,7 +18,7 @@ from loket.api.deps import NotFound, Services, ServicesDep, update_workflow, utc
 from loket.applications import access_code_matches, submit_application
 from loket.calendar import WorkDuration
 from loket.fees import FeeAssessment, FeeSchedule, assess
-from loket.route.form import FormError, FormValue, normalize
+from loket.route.form import FormError, FormValue, merge_corrections, normalize
 from loket.route.loader import Catalog
 from loket.route.model import FieldType, FormField, ParallelStep, PermitType, TaskStep
 from loket.route.standard import required_documents, service_duration
@@ -353,25 +353,6 @@ async def track(services: Services, registration_number: str, code: str) -> quer
     return view
 
 
-def _is_zero(value: object) -> bool:
-    return value == "" if isinstance(value, str) else value == 0
-
-
-def merged_form(
-    permit: PermitType, current: dict[str, Any], corrections: dict[str, Any]
-) -> dict[str, FormValue]:
-    """The stored form with ``corrections`` applied, validated as a whole submission.
-
-    Optional fields stored with their zero value count as left out, as when submitted.
-    """
-    base = {
-        name: value
-        for name, value in current.items()
-        if name in permit.form and not (not permit.form[name].required and _is_zero(value))
-    }
-    return normalize(permit, {**base, **corrections})
-
-
 async def resubmit(
     services: Services,
     registration_number: str,
@@ -388,7 +369,14 @@ async def resubmit(
         raise NotFound(_NO_SUCH_APPLICATION)
     data = None
     if corrections:
-        data = merged_form(services.permit(app.permit_type), app.data, corrections)
+        permit = services.permit(app.permit_type)
+        # Checked here for a 422 naming the field; the workflow checks again against the
+        # route version the application is pinned to, should today's differ.
+        data = (
+            merge_corrections(permit, app.data, corrections)
+            if permit.version == app.route_version
+            else corrections
+        )
     request = ResubmitRequest(
         actor=Actor(username=f"applicant:{registration_number}", role="applicant"),
         note=note,

@@ -97,6 +97,22 @@ def normalize(permit: PermitType, submitted: dict[str, Any]) -> dict[str, FormVa
     return values
 
 
+def merge_corrections(
+    permit: PermitType, current: dict[str, Any], corrections: dict[str, Any]
+) -> dict[str, FormValue]:
+    """The stored form with ``corrections`` applied, validated as a whole submission.
+
+    Optional fields stored with their zero value count as left out, as when submitted.
+    """
+    base = {
+        name: value
+        for name, value in current.items()
+        if name in permit.form
+        and (permit.form[name].required or value != _ZERO[permit.form[name].type])
+    }
+    return normalize(permit, {**base, **corrections})
+
+
 def sample_environments(permit: PermitType) -> list[dict[str, object]]:
     """Two typed sample applications (booleans true, then false) for checking expressions."""
     envs: list[dict[str, object]] = []

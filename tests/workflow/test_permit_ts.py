@@ -189,3 +189,60 @@ async def test_pbg_runs_end_to_end_with_return_and_parallel_reviews(
     } <= set(events)
     async with pool.acquire() as conn:
         assert await verify_audit_chain(conn, reg) == []
+
+
+async def test_corrections_are_checked_against_the_pinned_form(
+    temporal_ts_env: WorkflowEnvironment,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    catalog: Catalog,
+    calendar_snapshot: CalendarSnapshot,
+) -> None:
+    env = temporal_ts_env
+    async with build_worker(env.client, pool, task_queue):
+        submitted = await submit_application(
+            client=env.client,
+            pool=pool,
+            permit=catalog.permit("PBG"),
+            calendar=calendar_snapshot,
+            form=PBG_FORM,
+            task_queue=task_queue,
+            now=utcnow(),
+        )
+        reg, handle = submitted.registration_number, submitted.handle
+        await eventually(lambda: open_tasks(pool, reg), lambda steps: steps == ["registration"])
+        await handle.execute_update(
+            "decide",
+            DecisionRequest(step_id="registration", outcome="return", actor=FRONT),
+            result_type=ApplicationView,
+        )
+        applicant = Actor(username=f"applicant:{reg}", role="applicant")
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(
+                "resubmit",
+                ResubmitRequest(actor=applicant, data={"floors": 0}),
+                result_type=ApplicationView,
+            )
+        assert "does not fit PBG@v1" in str(refused.value.cause) and "floors" in str(
+            refused.value.cause
+        )
+        view = await handle.execute_update(
+            "resubmit",
+            ResubmitRequest(actor=applicant, data={"floors": 3, "building_area_m2": 700}),
+            result_type=ApplicationView,
+        )
+        assert view.open_steps[0].state == "open"
+        data = await eventually(
+            lambda: pool.fetchval(
+                "SELECT data FROM applications WHERE registration_number = $1", reg
+            ),
+            lambda d: d["floors"] == 3,
+        )
+        assert data["building_area_m2"] == 700.0 and data["fence_length_m"] == 20.0
+        corrected = await pool.fetchval(
+            "SELECT details FROM audit_events WHERE registration_number = $1"
+            " AND event = 'application_corrected'",
+            reg,
+        )
+        assert corrected["fields"] == ["building_area_m2", "floors"]
+        await handle.terminate("test done")
