@@ -20,6 +20,7 @@ from loket.calendar import CalendarSnapshot
 from loket.route.form import normalize
 from loket.route.model import PermitType
 from loket.store.db import Conn
+from loket.store.monitoring import remember_calendar
 from workflows.messages import Actor, ApplicationView, PermitInput
 
 # No 0/O or 1/I/L: codes are read aloud at counters and typed from paper receipts.
@@ -80,12 +81,7 @@ async def submit_application(
     data = normalize(permit, form)
     code = new_access_code()
     async with pool.acquire() as conn, conn.transaction():
-        # Keep every calendar version a deadline was computed with: inspectors recompute.
-        await conn.execute(
-            "INSERT INTO calendars (version, snapshot) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            calendar.version,
-            calendar.model_dump(mode="json"),
-        )
+        await remember_calendar(conn, calendar)
         reg = await next_registration_number(conn, permit.id, now.year)
         await conn.execute(
             """

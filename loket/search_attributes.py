@@ -7,7 +7,7 @@ attributes are not encrypted.
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
 
 PERMIT_TYPE = SearchAttributeKey.for_keyword("LoketPermitType")
 ROUTE_VERSION = SearchAttributeKey.for_int("LoketRouteVersion")
@@ -19,13 +19,12 @@ STATUS = SearchAttributeKey.for_keyword("LoketStatus")
 
 ALL = (PERMIT_TYPE, ROUTE_VERSION, CURRENT_AGENCY, CURRENT_STEP, DUE_TIME, ESCALATION_LEVEL, STATUS)
 
-# Names as the Temporal CLI's `--search-attribute NAME=TYPE` flag spells the types.
-CLI_TYPES = {
-    "LoketPermitType": "Keyword",
-    "LoketRouteVersion": "Int",
-    "LoketAgency": "KeywordList",
-    "LoketStep": "KeywordList",
-    "LoketDueTime": "Datetime",
-    "LoketEscalationLevel": "Int",
-    "LoketStatus": "Keyword",
+# The Temporal CLI's `--search-attribute NAME=TYPE` spelling of each key's type, derived
+# from the keys so that the two cannot drift apart.
+_CLI_TYPE_NAMES = {
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+    SearchAttributeIndexedValueType.INT: "Int",
+    SearchAttributeIndexedValueType.DATETIME: "Datetime",
 }
+CLI_TYPES = {key.name: _CLI_TYPE_NAMES[key.indexed_value_type] for key in ALL}

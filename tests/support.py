@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -26,3 +26,22 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within_s}s; last value: {value!r}")
         await asyncio.sleep(every_s)
+
+
+# Sample applications, shared by every kind of test.
+PBG_FORM: dict[str, Any] = {
+    "applicant_name": "Siti Rahayu",
+    "applicant_nik": "3316014101900001",
+    "site_address": "Jl. Pemuda 12, Blora",
+    "building_use": "usaha",
+    "building_area_m2": 640,
+    "floors": 2,
+    "fence_length_m": 20,
+}
+
+SIP_FORM: dict[str, Any] = {
+    "applicant_name": "dr. Andi Pratama",
+    "str_number": "STR-3316-2026-0042",
+    "profession": "dokter",
+    "facility_name": "Klinik Sehat Blora",
+}

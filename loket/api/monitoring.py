@@ -120,11 +120,7 @@ async def post_recompute(
     services: ServicesDep, user: AdminUser, registration_number: str, body: RecomputeIn
 ) -> ApplicationView:
     async with services.pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO calendars (version, snapshot) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            services.calendar.version,
-            services.calendar.model_dump(mode="json"),
-        )
+        await monitoring.remember_calendar(conn, services.calendar)
     request = RecomputeRequest(calendar=services.calendar, reason=body.reason, actor=user.actor())
     return await update_workflow(
         services,

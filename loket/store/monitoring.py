@@ -25,6 +25,15 @@ async def open_steps_needing_attention(conn: Conn, now: datetime) -> list[dict[s
     return [dict(r) for r in rows]
 
 
+async def remember_calendar(conn: Conn, snapshot: CalendarSnapshot) -> None:
+    """Keep every calendar version a deadline was computed with: inspectors recompute."""
+    await conn.execute(
+        "INSERT INTO calendars (version, snapshot) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        snapshot.version,
+        snapshot.model_dump(mode="json"),
+    )
+
+
 async def calendar_snapshot(conn: Conn, version: str) -> CalendarSnapshot | None:
     snapshot = await conn.fetchval("SELECT snapshot FROM calendars WHERE version = $1", version)
     return None if snapshot is None else CalendarSnapshot.model_validate(snapshot)

@@ -19,28 +19,12 @@ from loket.api.app import create_app
 from loket.api.deps import Services
 from loket.settings import Settings
 from loket.store import users
+from tests.support import PBG_FORM
 from worker import build_worker
 
 BASE_URL = "http://loket.test"
 PASSWORD = "rahasia-loket-1"  # test accounts only
 FAST_BCRYPT_ROUNDS = 4
-
-PBG_FORM: dict[str, Any] = {
-    "applicant_name": "Siti Rahayu",
-    "applicant_nik": "3316014101900001",
-    "site_address": "Jl. Pemuda 12, Blora",
-    "building_use": "usaha",
-    "building_area_m2": 640,
-    "floors": 2,
-    "fence_length_m": 20,
-}
-
-SIP_FORM: dict[str, Any] = {
-    "applicant_name": "dr. Andi Pratama",
-    "str_number": "STR-3316-2026-0042",
-    "profession": "dokter",
-    "facility_name": "Klinik Sehat Blora",
-}
 
 
 @dataclass

@@ -6,7 +6,8 @@ from typing import Any
 
 from loket.fees import assess
 from loket.route.form import normalize
-from tests.api.harness import PBG_FORM, SIP_FORM, Api
+from tests.api.harness import Api
+from tests.support import PBG_FORM, SIP_FORM
 
 
 async def test_catalog_lists_permits_with_service_time_and_fee_summary(api: Api) -> None:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loket.calendar import WorkCalendar
+from loket.store.monitoring import remember_calendar
 from loket.store.records import apply_batch
 from tests.api.harness import Api
 from tests.support import eventually
@@ -39,11 +40,7 @@ def _task(
 async def _seed(api: Api, reg: str, tasks: list[TaskRecord], now: datetime) -> None:
     calendar = api.services.calendar
     async with api.services.pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO calendars (version, snapshot) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            calendar.version,
-            calendar.model_dump(mode="json"),
-        )
+        await remember_calendar(conn, calendar)
     batch = RecordBatch(
         application=ApplicationRecord(
             registration_number=reg,

@@ -15,8 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from loket.fees import assess
 from loket.route.form import normalize
-from tests.api.harness import PBG_FORM, Api, running_api
-from tests.support import eventually
+from tests.api.harness import Api, running_api
+from tests.support import PBG_FORM, eventually
 
 # username -> the counter they serve
 STAFF = {

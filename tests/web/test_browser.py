@@ -37,8 +37,8 @@ from loket import services as stack_services
 from loket.api.app import create_app
 from loket.api.public import preview_fees
 from loket.web.format import rupiah
-from tests.api.harness import PASSWORD, PBG_FORM, Api, api_settings
-from tests.support import eventually
+from tests.api.harness import PASSWORD, Api, api_settings
+from tests.support import PBG_FORM, eventually
 from worker import build_worker
 
 log = logging.getLogger(__name__)

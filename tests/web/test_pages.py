@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from tests.api.harness import PBG_FORM, Api
-from tests.support import eventually
+from tests.api.harness import Api
+from tests.support import PBG_FORM, eventually
 from tests.web.support import Browser
 
 XSS = '<script>alert("x")</script> & <b>bold</b>'

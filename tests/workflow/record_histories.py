@@ -26,12 +26,12 @@ from loket.calendar_data import covered_years, load_calendar
 from loket.route.loader import load_catalog
 from loket.store.db import create_pool
 from loket.store.migrate import migrate
+from tests.support import PBG_FORM
 from tests.workflow.conftest import DEFINITIONS, utcnow
-from tests.workflow.test_permit_ts import (
+from tests.workflow.support import (
     DLH,
     FRONT,
     ISSUANCE,
-    PBG_FORM,
     RETRIBUTION,
     SECRETARIAT,
     TELLER,

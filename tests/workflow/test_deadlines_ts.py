@@ -20,11 +20,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from loket import search_attributes as sa
 from loket import services
-from loket.applications import Submitted, submit_application
+from loket.applications import Submitted
 from loket.calendar import CalendarSnapshot, Holiday
 from loket.route.loader import Catalog
 from tests.support import eventually
-from tests.workflow.test_permit_ts import FRONT, PBG_FORM, SECRETARIAT, open_tasks
+from tests.workflow.support import FRONT, SECRETARIAT, submit_pbg
 from worker import build_worker
 from workflows.messages import (
     Actor,
@@ -61,19 +61,9 @@ async def submit(
     calendar: CalendarSnapshot,
     task_queue: str,
 ) -> Submitted:
-    submitted = await submit_application(
-        client=env.client,
-        pool=pool,
-        permit=catalog.permit("PBG"),
-        calendar=calendar,
-        form=PBG_FORM,
-        task_queue=task_queue,
-        now=await env.get_current_time(),
-    )
-    await eventually(
-        lambda: open_tasks(pool, submitted.registration_number), lambda s: s == ["registration"]
-    )
-    return submitted
+    """A PBG submitted at the test server's own (skipped-ahead) time."""
+    now = await env.get_current_time()
+    return await submit_pbg(env.client, pool, catalog, calendar, task_queue, now=now)
 
 
 async def skip_to(env: WorkflowEnvironment, instant: datetime) -> None:

@@ -8,12 +8,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from loket.applications import submit_application
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
 from tests.support import eventually
-from tests.workflow.conftest import utcnow
-from tests.workflow.test_permit_ts import FRONT, PBG_FORM, SECRETARIAT, TPA, open_tasks
+from tests.workflow.support import FRONT, SECRETARIAT, TPA, submit_pbg
 from worker import build_worker
 from workflows.messages import ApplicationView, DecisionRequest
 
@@ -29,17 +27,8 @@ async def test_refusals_leave_no_trace_and_search_attributes_answer_admin_questi
 ) -> None:
     client = temporal_dev_env.client
     async with build_worker(client, pool, task_queue):
-        submitted = await submit_application(
-            client=client,
-            pool=pool,
-            permit=catalog.permit("PBG"),
-            calendar=calendar_snapshot,
-            form=PBG_FORM,
-            task_queue=task_queue,
-            now=utcnow(),
-        )
+        submitted = await submit_pbg(client, pool, catalog, calendar_snapshot, task_queue)
         reg, handle = submitted.registration_number, submitted.handle
-        await eventually(lambda: open_tasks(pool, reg), lambda s: s == ["registration"])
 
         # A refused Update is answered by the validator: the history does not grow at all.
         # (First let the workflow go idle: its escalation timer is the last event then.)

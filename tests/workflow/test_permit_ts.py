@@ -9,12 +9,22 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
-from loket.applications import submit_application
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
 from loket.store.records import verify_audit_chain
 from tests.support import eventually
-from tests.workflow.conftest import utcnow
+from tests.workflow.support import (
+    DLH,
+    FRONT,
+    ISSUANCE,
+    RETRIBUTION,
+    SECRETARIAT,
+    TELLER,
+    TPA,
+    open_tasks,
+    staff,
+    submit_pbg,
+)
 from worker import build_worker
 from workflows.messages import (
     Actor,
@@ -23,38 +33,6 @@ from workflows.messages import (
     DecisionRequest,
     ResubmitRequest,
 )
-
-PBG_FORM: dict[str, Any] = {
-    "applicant_name": "Siti Rahayu",
-    "applicant_nik": "3316014101900001",
-    "site_address": "Jl. Pemuda 12, Blora",
-    "building_use": "usaha",
-    "building_area_m2": 640,
-    "floors": 2,
-    "fence_length_m": 20,
-}
-
-
-def staff(username: str, *counters: str, role: str = "staff", agency: str | None = None) -> Actor:
-    return Actor(username=username, role=role, counters=counters, agency=agency)  # type: ignore[arg-type]
-
-
-FRONT = staff("rina", "dpmptsp/front_office")
-SECRETARIAT = staff("budi", "dpupr/pbg_secretariat")
-TPA = staff("agus", "dpupr/tpa")
-DLH = staff("dewi", "dlh/environmental_review")
-RETRIBUTION = staff("eko", "dpupr/retribution")
-TELLER = staff("fajar", "bank/payment")
-ISSUANCE = staff("gita", "dpmptsp/issuance")
-
-
-async def open_tasks(pool: asyncpg.Pool, reg: str) -> list[str]:
-    rows = await pool.fetch(
-        "SELECT step_id FROM tasks WHERE registration_number = $1 AND state IN ('open','returned') "
-        "ORDER BY step_id",
-        reg,
-    )
-    return [r["step_id"] for r in rows]
 
 
 async def update_events(handle: Any) -> int:
@@ -78,15 +56,7 @@ async def test_pbg_runs_end_to_end_with_return_and_parallel_reviews(
 ) -> None:
     env = temporal_ts_env
     async with build_worker(env.client, pool, task_queue):
-        submitted = await submit_application(
-            client=env.client,
-            pool=pool,
-            permit=catalog.permit("PBG"),
-            calendar=calendar_snapshot,
-            form=PBG_FORM,
-            task_queue=task_queue,
-            now=utcnow(),
-        )
+        submitted = await submit_pbg(env.client, pool, catalog, calendar_snapshot, task_queue)
         reg, handle = submitted.registration_number, submitted.handle
         assert reg.startswith("PBG-")
 
@@ -97,8 +67,6 @@ async def test_pbg_runs_end_to_end_with_return_and_parallel_reviews(
                 result_type=ApplicationView,
             )
 
-        # The first task row is written by the workflow's first activity, shortly after start.
-        await eventually(lambda: open_tasks(pool, reg), lambda steps: steps == ["registration"])
         view = await handle.query("view", result_type=ApplicationView)
         assert [s.step_id for s in view.open_steps] == ["registration"]
 
@@ -200,17 +168,8 @@ async def test_corrections_are_checked_against_the_pinned_form(
 ) -> None:
     env = temporal_ts_env
     async with build_worker(env.client, pool, task_queue):
-        submitted = await submit_application(
-            client=env.client,
-            pool=pool,
-            permit=catalog.permit("PBG"),
-            calendar=calendar_snapshot,
-            form=PBG_FORM,
-            task_queue=task_queue,
-            now=utcnow(),
-        )
+        submitted = await submit_pbg(env.client, pool, catalog, calendar_snapshot, task_queue)
         reg, handle = submitted.registration_number, submitted.handle
-        await eventually(lambda: open_tasks(pool, reg), lambda steps: steps == ["registration"])
         await handle.execute_update(
             "decide",
             DecisionRequest(step_id="registration", outcome="return", actor=FRONT),

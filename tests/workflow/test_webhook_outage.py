@@ -17,8 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
 from tests.support import eventually
+from tests.workflow.support import SECRETARIAT
 from tests.workflow.test_deadlines_ts import WIB, open_completeness_at, skip_to, submit, ts_env  # noqa: F401
-from tests.workflow.test_permit_ts import SECRETARIAT
 from worker import build_worker
 from workflows.messages import ApplicationView, DecisionRequest
 

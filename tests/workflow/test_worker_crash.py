@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from loket.applications import submit_application
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
-from tests.support import eventually
+from tests.support import SIP_FORM, eventually
 from tests.workflow.conftest import utcnow
 from workflows.messages import Actor, ApplicationView, DecisionRequest
 
@@ -28,12 +28,6 @@ pytestmark = [pytest.mark.devserver, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 APPLICATIONS = 24
-SIP_FORM = {
-    "applicant_name": "dr. Ayu",
-    "str_number": "STR-123",
-    "profession": "dokter",
-    "facility_name": "Puskesmas Blora",
-}
 ROUTE = [
     ("registration", Actor(username="rina", role="staff", counters=("dpmptsp/front_office",))),
     (

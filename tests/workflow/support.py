@@ -1,0 +1,65 @@
+"""What the workflow tests share: staff of each PBG counter, the open steps of a file, and
+an application submitted and registered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from temporalio.client import Client
+
+from loket.applications import Submitted, submit_application
+from loket.calendar import CalendarSnapshot
+from loket.route.loader import Catalog
+from tests.support import PBG_FORM, eventually
+from workflows.messages import Actor
+
+
+def staff(username: str, *counters: str, role: str = "staff", agency: str | None = None) -> Actor:
+    return Actor(username=username, role=role, counters=counters, agency=agency)  # type: ignore[arg-type]
+
+
+FRONT = staff("rina", "dpmptsp/front_office")
+SECRETARIAT = staff("budi", "dpupr/pbg_secretariat")
+TPA = staff("agus", "dpupr/tpa")
+DLH = staff("dewi", "dlh/environmental_review")
+RETRIBUTION = staff("eko", "dpupr/retribution")
+TELLER = staff("fajar", "bank/payment")
+ISSUANCE = staff("gita", "dpmptsp/issuance")
+
+
+async def open_tasks(pool: asyncpg.Pool, reg: str) -> list[str]:
+    rows = await pool.fetch(
+        "SELECT step_id FROM tasks WHERE registration_number = $1 AND state IN ('open','returned') "
+        "ORDER BY step_id",
+        reg,
+    )
+    return [r["step_id"] for r in rows]
+
+
+async def submit_pbg(
+    client: Client,
+    pool: asyncpg.Pool,
+    catalog: Catalog,
+    calendar: CalendarSnapshot,
+    task_queue: str,
+    *,
+    now: datetime | None = None,
+    form: dict[str, Any] = PBG_FORM,
+) -> Submitted:
+    """A PBG application, returned once its first task row is written (by the workflow's
+    first activity, shortly after the start)."""
+    submitted = await submit_application(
+        client=client,
+        pool=pool,
+        permit=catalog.permit("PBG"),
+        calendar=calendar,
+        form=form,
+        task_queue=task_queue,
+        now=now or datetime.now(UTC),
+    )
+    await eventually(
+        lambda: open_tasks(pool, submitted.registration_number), lambda s: s == ["registration"]
+    )
+    return submitted
