@@ -10,6 +10,19 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+def refusal_code(exc: BaseException) -> str:
+    """The refusal code a failed Update carries (``ApplicationError`` of type Refused)."""
+    cause = getattr(exc, "cause", None)
+    assert getattr(cause, "type", None) == "Refused", f"not a refusal: {exc!r}"
+    return str(cause.message)  # type: ignore[union-attr]
+
+
+def refusal_params(exc: BaseException) -> dict[str, Any]:
+    cause = getattr(exc, "cause", None)
+    details = getattr(cause, "details", ())
+    return dict(details[0]) if details else {}
+
+
 async def eventually(
     probe: Callable[[], Awaitable[T]],
     check: Callable[[T], bool],

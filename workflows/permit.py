@@ -30,7 +30,8 @@ with workflow.unsafe.imports_passed_through():
     from loket.route.form import FormError, merge_corrections
     from loket.route.model import TaskStep
     from loket.route.standard import service_duration
-    from loket.route.stepper import Refused, RouteEvent, RouteState, Stepper, Transition
+    from loket.refusal import RefusalCode, Refused
+    from loket.route.stepper import RouteEvent, RouteState, Stepper, Transition
     from workflows.messages import (
         SYSTEM,
         Actor,
@@ -74,9 +75,14 @@ DELIVERY_RETRY = RetryPolicy(
 )
 
 
-def refuse(reason: str) -> ApplicationError:
-    """A refusal the caller sees with its reason; it fails the Update, never the workflow."""
-    return ApplicationError(reason, type="Refused", non_retryable=True)
+def refuse(code: RefusalCode, **params: Any) -> ApplicationError:
+    """A refusal the caller sees as a code with parameters; it fails the Update, never the
+    workflow. Wire form: message = the code, details = (params,)."""
+    return ApplicationError(code.value, dict(params), type="Refused", non_retryable=True)
+
+
+def refused(exc: Refused) -> ApplicationError:
+    return refuse(exc.code, **exc.params)
 
 
 @dataclass
@@ -263,7 +269,7 @@ class PermitWorkflow:
                     self._route, self._data, request.step_id, request.outcome
                 )
             except Refused as exc:
-                raise refuse(exc.reason) from None
+                raise refused(exc) from None
             await self._commit(transition, request.actor, note=request.note)
             return self._view()
 
@@ -273,7 +279,7 @@ class PermitWorkflow:
         try:
             self._stepper.check_decision(self._route, request.step_id, request.outcome)
         except Refused as exc:
-            raise refuse(exc.reason) from None
+            raise refused(exc) from None
 
     @workflow.update(name="claim")
     async def claim(self, request: ClaimRequest) -> ApplicationView:
@@ -292,7 +298,7 @@ class PermitWorkflow:
     def _validate_claim(self, request: ClaimRequest) -> None:
         clock = self._check_staff(request.step_id, request.actor)
         if clock.state != "open":
-            raise refuse(f"step '{request.step_id}' waits for the applicant's corrections")
+            raise refuse(RefusalCode.WAITING_FOR_APPLICANT, step_id=request.step_id)
 
     # --- the applicant ---------------------------------------------------------------------
 
@@ -315,11 +321,11 @@ class PermitWorkflow:
     @resubmit.validator
     def _validate_resubmit(self, request: ResubmitRequest) -> None:
         if request.actor.role not in ("applicant", "staff", "supervisor"):
-            raise refuse("only the applicant, or staff on the applicant's behalf, resubmit")
+            raise refuse(RefusalCode.WRONG_ROLE, role=request.actor.role)
         try:
             self._stepper.check_resubmission(self._route)
         except Refused as exc:
-            raise refuse(exc.reason) from None
+            raise refused(exc) from None
         if request.data is not None:
             self._corrected_form(request)
 
@@ -328,7 +334,9 @@ class PermitWorkflow:
         try:
             return dict(merge_corrections(self._permit, self._data, request.data or {}))
         except FormError as exc:
-            raise refuse(f"the corrected form does not fit {self._permit.key}: {exc}") from None
+            raise refuse(
+                RefusalCode.INVALID_FORM, fields=tuple(e["field"] for e in exc.errors)
+            ) from None
 
     # --- supervisors and administrators ------------------------------------------------------
 
@@ -413,9 +421,9 @@ class PermitWorkflow:
     @recompute_deadlines.validator
     def _validate_recompute(self, request: RecomputeRequest) -> None:
         if request.actor.role != "admin":
-            raise refuse("only an administrator recomputes deadlines")
+            raise refuse(RefusalCode.WRONG_ROLE, role=request.actor.role)
         if self._route.finished:
-            raise refuse(f"the application is already closed ({self._route.result})")
+            raise refuse(RefusalCode.CLOSED, result=self._route.result)
 
     @workflow.update(name="cancel")
     async def cancel(self, request: CancelRequest) -> ApplicationView:
@@ -428,9 +436,9 @@ class PermitWorkflow:
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
         if request.actor.role != "admin":
-            raise refuse("only an administrator cancels an application")
+            raise refuse(RefusalCode.WRONG_ROLE, role=request.actor.role)
         if self._route.finished:
-            raise refuse(f"the application is already closed ({self._route.result})")
+            raise refuse(RefusalCode.CLOSED, result=self._route.result)
 
     @workflow.query(name="view")
     def view(self) -> ApplicationView:
@@ -441,56 +449,54 @@ class PermitWorkflow:
     @property
     def _route(self) -> RouteState:
         if self._state is None:
-            raise refuse("the application is still being registered; try again in a moment")
+            raise refuse(RefusalCode.NOT_REGISTERED)
         return self._state
 
     def _check_staff(self, step_id: str, actor: Actor) -> _StepClock:
         route = self._route
         if route.finished:
-            raise refuse(f"the application is closed ({route.result}); nothing can be decided")
+            raise refuse(RefusalCode.CLOSED, result=route.result)
         clock = self._clocks.get(step_id)
         if clock is None:
-            raise refuse(f"step '{step_id}' is not open: {self._stepper.describe_open(route)}")
+            raise refuse(
+                RefusalCode.ALREADY_DECIDED
+                if route.attempt_of(step_id)
+                else RefusalCode.STEP_NOT_OPEN,
+                step_id=step_id,
+            )
         step = clock.step
         if not actor.serves(step.agency, step.counter):
-            raise refuse(
-                f"step '{step_id}' is handled at {step.agency}/{step.counter}; "
-                f"{actor.username} does not serve that counter"
-            )
+            raise refuse(RefusalCode.NOT_YOUR_COUNTER, step_id=step_id)
         if clock.claimed_by not in (None, actor.username):
-            raise refuse(f"step '{step_id}' is claimed by {clock.claimed_by}")
+            raise refuse(RefusalCode.CLAIMED_BY_OTHER, step_id=step_id, claimed_by=clock.claimed_by)
         return clock
 
     def _check_extend(self, request: ExtendRequest) -> _StepClock:
         route = self._route
         clock = self._clocks.get(request.step_id)
         if route.finished or clock is None:
-            raise refuse(
-                f"step '{request.step_id}' is not open: {self._stepper.describe_open(route)}"
-            )
+            raise refuse(RefusalCode.STEP_NOT_OPEN, step_id=request.step_id)
         if request.actor.role != "supervisor" or request.actor.agency != clock.step.agency:
-            raise refuse(f"only a supervisor of {clock.step.agency} extends this deadline")
+            raise refuse(RefusalCode.NOT_YOUR_COUNTER, step_id=request.step_id)
         try:
             WorkDuration.parse(request.extra)
         except ValueError as exc:
-            raise refuse(f"extension '{request.extra}': {exc}") from None
+            raise refuse(RefusalCode.INVALID_DURATION, extra=request.extra) from None
         return clock
 
     def _check_reassign(self, request: ReassignRequest) -> _StepClock:
         route = self._route
         clock = self._clocks.get(request.step_id)
         if route.finished or clock is None:
-            raise refuse(
-                f"step '{request.step_id}' is not open: {self._stepper.describe_open(route)}"
-            )
+            raise refuse(RefusalCode.STEP_NOT_OPEN, step_id=request.step_id)
         step = clock.step
         if request.actor.role != "supervisor" or request.actor.agency != step.agency:
-            raise refuse(f"only a supervisor of {step.agency} reassigns this task")
+            raise refuse(RefusalCode.NOT_YOUR_COUNTER, step_id=request.step_id)
         to = request.to
         if to is not None and (
             to.role not in ("staff", "supervisor") or not to.serves(step.agency, step.counter)
         ):
-            raise refuse(f"{to.username} does not serve {step.agency}/{step.counter}")
+            raise refuse(RefusalCode.ASSIGNEE_NOT_SERVING, step_id=request.step_id, to=to.username)
         return clock
 
     # --- applying transitions ----------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Pure and deterministic: no I/O, no clocks, no Temporal. The workflow, the simulator and
 the analyser all drive this one implementation. State is a frozen value; every operation
-returns the new state and the events that led there, or raises :class:`Refused`.
+returns the new state and the events that led there, or raises :class:`loket.refusal.Refused` with a code.
 
 Semantics, in brief:
 - entering a task step opens it (attempt n+1 if it ran before), unless its ``when`` is
@@ -23,6 +23,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from loket.expr import compile_expression
+from loket.refusal import RefusalCode, Refused
 from loket.route.graph import RouteGraph, Scope, build_graph
 from loket.route.model import ParallelStep, PermitType, Target, TaskStep
 
@@ -94,14 +95,6 @@ class Transition(_Frozen):
     events: tuple[RouteEvent, ...]
 
 
-class Refused(ValueError):
-    """An operation the route does not allow now; ``reason`` says why, for a person."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 class RouteLoopError(RuntimeError):
     pass
 
@@ -148,18 +141,27 @@ class Stepper:
     def check_decision(self, state: RouteState, step_id: str, outcome: str) -> TaskStep:
         """Raise :class:`Refused` unless ``outcome`` may be chosen at ``step_id`` now."""
         if state.finished:
-            raise Refused(f"the application is closed ({state.result}); nothing can be decided")
+            raise Refused(RefusalCode.CLOSED, result=state.result)
         step = self.graph.steps.get(step_id)
         if not isinstance(step, TaskStep):
-            raise Refused(f"'{step_id}' is not a step of {self.permit.key}")
+            raise Refused(RefusalCode.UNKNOWN_STEP, step_id=step_id, permit=self.permit.key)
         token = state.token(step_id)
         if token is None:
-            raise Refused(f"step '{step_id}' is not open: {self.describe_open(state)}")
+            code = (
+                RefusalCode.ALREADY_DECIDED
+                if state.attempt_of(step_id)
+                else RefusalCode.STEP_NOT_OPEN
+            )
+            raise Refused(code, step_id=step_id, open_steps=self.open_step_ids(state))
         if token.status == "returned":
-            raise Refused(f"step '{step_id}' waits for the applicant's corrections")
+            raise Refused(RefusalCode.WAITING_FOR_APPLICANT, step_id=step_id)
         if outcome not in step.outcomes:
-            choices = ", ".join(step.outcomes)
-            raise Refused(f"'{outcome}' is not an outcome of step '{step_id}' (choose: {choices})")
+            raise Refused(
+                RefusalCode.UNKNOWN_OUTCOME,
+                step_id=step_id,
+                outcome=outcome,
+                choices=tuple(step.outcomes),
+            )
         return step
 
     def decide(
@@ -190,9 +192,9 @@ class Stepper:
 
     def check_resubmission(self, state: RouteState) -> None:
         if state.finished:
-            raise Refused(f"the application is closed ({state.result})")
+            raise Refused(RefusalCode.CLOSED, result=state.result)
         if not any(t.status == "returned" for t in state.tokens):
-            raise Refused("nothing is waiting for the applicant's corrections")
+            raise Refused(RefusalCode.NOTHING_TO_RESUBMIT)
 
     def resubmit(self, state: RouteState) -> Transition:
         """The applicant sent corrections: every returned step reopens, same attempt."""
@@ -208,7 +210,7 @@ class Stepper:
 
     def cancel(self, state: RouteState) -> Transition:
         if state.finished:
-            raise Refused(f"the application is closed ({state.result})")
+            raise Refused(RefusalCode.CLOSED, result=state.result)
         run = _Run.of(state)
         self._finish(run, "cancelled")
         return run.done()
@@ -218,11 +220,8 @@ class Stepper:
     def open_tasks(self, state: RouteState) -> list[tuple[Token, TaskStep]]:
         return [(t, self.graph.task(t.step_id)) for t in state.tokens]
 
-    def describe_open(self, state: RouteState) -> str:
-        if not state.tokens:
-            return "no step is open"
-        names = ", ".join(f"'{t.step_id}'" for t in state.tokens)
-        return f"open now: {names}"
+    def open_step_ids(self, state: RouteState) -> tuple[str, ...]:
+        return tuple(t.step_id for t in state.tokens)
 
     # --- internals -----------------------------------------------------------------------
 

@@ -6,14 +6,16 @@ Each test drives the stepper the way the workflow does: ``start``, then ``decide
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from loket.refusal import RefusalCode, Refused
 from loket.route.loader import load_catalog
 from loket.route.model import PermitType
-from loket.route.stepper import Refused, RouteEvent, RouteState, Stepper, Transition
+from loket.route.stepper import RouteEvent, RouteState, Stepper, Transition
 from loket.settings import PROJECT_ROOT
 
 DEFINITIONS = PROJECT_ROOT / "definitions"
@@ -124,8 +126,9 @@ def test_return_parks_the_step_and_resubmission_resumes_the_same_attempt() -> No
     assert open_steps(t.state) == []
     assert round_trips(t.state)
 
-    with pytest.raises(Refused, match="waits for the applicant's corrections"):
+    with pytest.raises(Refused) as waiting:
         stepper.decide(t.state, {}, "intake", "approve")
+    assert waiting.value.code is RefusalCode.WAITING_FOR_APPLICANT
 
     resumed = stepper.resubmit(t.state)
     assert resumed.events == (RouteEvent(kind="step_resumed", step_id="intake", attempt=1),)
@@ -138,8 +141,9 @@ def test_return_parks_the_step_and_resubmission_resumes_the_same_attempt() -> No
 def test_resubmission_without_a_returned_step_is_refused() -> None:
     stepper = Stepper(SEQUENTIAL)
     state = stepper.start({}).state
-    with pytest.raises(Refused, match="nothing is waiting for the applicant"):
+    with pytest.raises(Refused) as refused:
         stepper.resubmit(state)
+    assert refused.value.code is RefusalCode.NOTHING_TO_RESUBMIT
 
 
 # --- parallel (AND-join) ------------------------------------------------------------------
@@ -282,32 +286,49 @@ def test_all_branches_skipped_joins_at_once() -> None:
 # --- refusals -----------------------------------------------------------------------------
 
 
-def test_refused_reasons() -> None:
+def _refusal(operation: Callable[[], object]) -> tuple[RefusalCode, dict[str, object]]:
+    with pytest.raises(Refused) as refused:
+        operation()
+    return refused.value.code, dict(refused.value.params)
+
+
+def test_refusals_carry_codes_and_params() -> None:
     stepper = Stepper(PARALLEL)
     state = stepper.start({}).state
-    with pytest.raises(Refused, match=r"step 'legal' is not open: open now: 'intake'"):
-        stepper.decide(state, {}, "legal", "approve")
-    with pytest.raises(Refused, match=r"'nope' is not a step of TEST@v1"):
-        stepper.decide(state, {}, "nope", "approve")
-    with pytest.raises(Refused, match=r"'reviews' is not a step"):  # a parallel step
-        stepper.decide(state, {}, "reviews", "approve")
-    with pytest.raises(
-        Refused, match=r"'return' is not an outcome of step 'intake' \(choose: approve\)"
-    ):
-        stepper.decide(state, {}, "intake", "return")
+    assert _refusal(lambda: stepper.decide(state, {}, "legal", "approve")) == (
+        RefusalCode.STEP_NOT_OPEN,
+        {"step_id": "legal", "open_steps": ("intake",)},
+    )
+    assert _refusal(lambda: stepper.decide(state, {}, "nope", "approve")) == (
+        RefusalCode.UNKNOWN_STEP,
+        {"step_id": "nope", "permit": "TEST@v1"},
+    )
+    # a parallel step is no task step
+    assert _refusal(lambda: stepper.decide(state, {}, "reviews", "approve"))[0] is (
+        RefusalCode.UNKNOWN_STEP
+    )
+    assert _refusal(lambda: stepper.decide(state, {}, "intake", "return")) == (
+        RefusalCode.UNKNOWN_OUTCOME,
+        {"step_id": "intake", "outcome": "return", "choices": ("approve",)},
+    )
 
     state = stepper.decide(state, {}, "intake", "approve").state
+    assert _refusal(lambda: stepper.decide(state, {}, "intake", "approve"))[0] is (
+        RefusalCode.ALREADY_DECIDED
+    )
     state = stepper.decide(state, {}, "legal", "return").state
-    with pytest.raises(Refused, match="'legal' waits for the applicant's corrections"):
-        stepper.decide(state, {}, "legal", "approve")
+    assert _refusal(lambda: stepper.decide(state, {}, "legal", "approve")) == (
+        RefusalCode.WAITING_FOR_APPLICANT,
+        {"step_id": "legal"},
+    )
 
     closed = stepper.decide(state, {}, "technical", "reject").state
-    with pytest.raises(Refused, match=r"the application is closed \(rejected\)"):
-        stepper.decide(closed, {}, "environment", "approve")
-    with pytest.raises(Refused, match="closed"):
-        stepper.resubmit(closed)
-    with pytest.raises(Refused, match="closed"):
-        stepper.cancel(closed)
+    assert _refusal(lambda: stepper.decide(closed, {}, "environment", "approve")) == (
+        RefusalCode.CLOSED,
+        {"result": "rejected"},
+    )
+    assert _refusal(lambda: stepper.resubmit(closed))[0] is RefusalCode.CLOSED
+    assert _refusal(lambda: stepper.cancel(closed))[0] is RefusalCode.CLOSED
     # A refusal never changes anything: the state is a frozen value.
     assert closed.result == "rejected"
 

@@ -25,9 +25,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from loket.refusal import RefusalCode, Refused
 from loket.route.graph import Frame, Scope
 from loket.route.model import AgencyCatalog, ParallelStep, PermitType, TaskStep
-from loket.route.stepper import Refused, RouteState, Stepper, Transition
+from loket.route.stepper import RouteState, Stepper, Transition
 from loket.route.validate import check_permit
 
 AGENCIES = AgencyCatalog.model_validate(
@@ -340,7 +341,7 @@ def test_random_decisions_keep_invariants_and_every_path_ends(
         try:
             operation()
         except Refused as exc:
-            assert "closed" in exc.reason
+            assert exc.code is RefusalCode.CLOSED
         else:
             raise AssertionError("a closed application accepted an operation")
 
@@ -372,7 +373,8 @@ def test_decisions_on_steps_that_are_not_open_change_nothing(
         try:
             stepper.decide(state, data, step_id, "approve")
         except Refused as exc:
-            assert f"step '{step_id}' is not open" in exc.reason
+            assert exc.code in (RefusalCode.STEP_NOT_OPEN, RefusalCode.ALREADY_DECIDED)
+            assert exc.params["step_id"] == step_id
         else:
             raise AssertionError("a decision on a closed step was accepted")
         assert state.model_dump() == before

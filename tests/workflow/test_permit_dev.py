@@ -10,7 +10,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
-from tests.support import eventually
+from tests.support import eventually, refusal_code
 from tests.workflow.support import FRONT, SECRETARIAT, TPA, submit_pbg
 from worker import build_worker
 from workflows.messages import ApplicationView, DecisionRequest
@@ -43,7 +43,7 @@ async def test_refusals_leave_no_trace_and_search_attributes_answer_admin_questi
                 DecisionRequest(step_id="registration", outcome="approve", actor=TPA),
                 result_type=ApplicationView,
             )
-        assert "does not serve that counter" in str(refused.value.cause)
+        assert refusal_code(refused.value) == "not_your_counter"
         assert len((await handle.fetch_history()).events) == before
 
         await handle.execute_update(

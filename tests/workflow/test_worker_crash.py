@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from loket.applications import submit_application
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
-from tests.support import SIP_FORM, eventually
+from tests.support import SIP_FORM, eventually, refusal_code
 from tests.workflow.conftest import utcnow
 from workflows.messages import Actor, ApplicationView, DecisionRequest
 
@@ -75,7 +75,7 @@ async def drive(client: Client, reg: str) -> None:
                 await decide_with_retry(handle, step, actor)
                 break
             except WorkflowUpdateFailedError as exc:
-                if "is not open" not in str(exc.cause) and "being registered" not in str(exc.cause):
+                if refusal_code(exc) not in ("step_not_open", "not_registered"):
                     raise
                 await asyncio.sleep(0.1)
 
