@@ -1,16 +1,36 @@
-"""Activities that write the read model. All database I/O of the workflows goes here."""
+"""Activities that write the read model. All database I/O of the workflows goes here.
+
+Errors are classified: data the store will never accept (a value out of a column's range,
+a character its encoding refuses, a broken constraint) fails at once as ``StoreRefused``
+(non-retryable), so the workflow undoes the change instead of retrying it forever; every
+other fault (connection lost, server restarting, timeout) is transient and retried.
+"""
 
 from __future__ import annotations
 
 import logging
 
 import asyncpg
+from asyncpg.exceptions import _base as asyncpg_base
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from loket.case.messages import RecordBatch
 from loket.store.records import apply_batch
-from workflows.messages import RecordBatch
 
 log = logging.getLogger(__name__)
+
+STORE_REFUSED = "StoreRefused"
+
+# Refused for good, whatever the retry: SQLSTATE classes 22 (data) and 23 (constraints),
+# and asyncpg's own encoding errors for a query argument (int64 range, surrogates...).
+_PERMANENT: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.DataError,
+    asyncpg.exceptions.IntegrityConstraintViolationError,
+    asyncpg_base.DataError,
+    UnicodeEncodeError,
+    OverflowError,
+)
 
 
 class RecordActivities:
@@ -21,11 +41,23 @@ class RecordActivities:
 
     @activity.defn(name="record_transition")
     async def record_transition(self, batch: RecordBatch) -> bool:
-        written = await apply_batch(self._pool, batch)
+        reg = batch.application.registration_number
+        try:
+            written = await apply_batch(self._pool, batch)
+        except _PERMANENT as exc:
+            log.error(
+                "store refused the batch of %s for good: %s",
+                reg,
+                type(exc).__name__,
+                extra={"registration_number": reg},
+            )
+            raise ApplicationError(
+                f"{type(exc).__name__}: {exc}", type=STORE_REFUSED, non_retryable=True
+            ) from exc
         if not written:
             log.info(
                 "batch for %s up to seq %s was already written",
-                batch.application.registration_number,
+                reg,
                 batch.audit[-1].seq if batch.audit else "-",
             )
         return written

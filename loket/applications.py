@@ -17,11 +17,11 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from loket import search_attributes as sa
 from loket.calendar import CalendarSnapshot
+from loket.case.messages import Actor, ApplicationView, PermitInput
 from loket.route.form import normalize
 from loket.route.model import PermitType
 from loket.store.db import Conn
 from loket.store.monitoring import remember_calendar
-from workflows.messages import Actor, ApplicationView, PermitInput
 
 # No 0/O or 1/I/L: codes are read aloud at counters and typed from paper receipts.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"

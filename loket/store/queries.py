@@ -13,11 +13,11 @@ from typing import Any, Literal
 import asyncpg
 from pydantic import BaseModel, ConfigDict
 
+from loket.case.messages import ApplicationStatus, TaskState
 from loket.fees import FeeAssessment
 from loket.route.loader import Catalog
 from loket.route.model import PermitType, TaskStep
 from loket.store.db import Conn
-from workflows.messages import ApplicationStatus, TaskState
 
 OPEN_STATES = ("open", "returned")
 

@@ -7,27 +7,13 @@ task row or audit event is ever duplicated. Audit events form a hash chain.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
 
+from loket.case.audit import audit_hash
+from loket.case.messages import AuditEntry, RecordBatch
 from loket.store.db import Conn
-from workflows.messages import AuditEntry, RecordBatch
-
-
-def audit_hash(prev_hash: str, registration_number: str, entry: Mapping[str, Any]) -> str:
-    """sha256 over the previous hash and the canonical JSON of this event."""
-    canonical = json.dumps(
-        {"registration_number": registration_number, **entry},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        default=str,
-    )
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
 def _hashable(entry: AuditEntry) -> dict[str, Any]:

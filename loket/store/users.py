@@ -22,9 +22,9 @@ from typing import Literal, get_args
 import asyncpg
 import bcrypt
 
+from loket.case.messages import Actor
 from loket.route.model import AgencyCatalog
 from loket.store.db import Conn
-from workflows.messages import Actor
 
 log = logging.getLogger(__name__)
 

@@ -74,7 +74,8 @@ async def test_pbg_runs_end_to_end_with_return_and_parallel_reviews(
         before = await update_events(handle)
         for actor, step, outcome, code in [
             (TPA, "registration", "approve", "not_your_counter"),
-            (FRONT, "completeness", "approve", "step_not_open"),
+            (SECRETARIAT, "completeness", "approve", "step_not_open"),
+            (FRONT, "completeness", "approve", "not_your_counter"),
             (FRONT, "registration", "stamp", "unknown_outcome"),
         ]:
             with pytest.raises(WorkflowUpdateFailedError) as refused:

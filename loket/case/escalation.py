@@ -1,0 +1,126 @@
+"""Escalation of stalled steps: which rules are due, and what firing one records.
+
+Each rule fires once per step attempt, at its working instant, across pauses; while a step
+waits on the applicant nothing is due. A rule whose instant falls outside the calendar's
+covered years is not due (it cannot be computed): it never stops the case.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from loket.calendar import CalendarRangeError
+from loket.case import records
+from loket.case.core import Case
+from loket.case.draft import Change, Draft
+from loket.case.messages import SYSTEM, EscalationRecord, Notification
+from loket.case.state import CaseState, StepClock
+from loket.escalation import rule_instant, rules_for
+
+log = logging.getLogger(__name__)
+
+_RECIPIENTS = {
+    "assignee": "{claimed}",
+    "counter": "counter:{agency}/{counter}",
+    "supervisor": "supervisor:{agency}",
+    "agency_head": "head:{agency}",
+    "inspectorate": "inspectorate",
+}
+
+
+def candidates(case: Case, state: CaseState) -> list[tuple[StepClock, int, datetime]]:
+    """Every unfired rule of every running step, with the instant it fires."""
+    found = []
+    calendar = case.calendar(state)
+    for clock in state.clocks:
+        token = state.route.token(clock.step_id)
+        step = case.graph.task(clock.step_id)
+        if token is None or token.status != "open" or step.clock == "paused":
+            continue  # waiting on the applicant: nobody at the counter is late
+        for index, rule in enumerate(rules_for(case.permit, step)):
+            if index in clock.fired:
+                continue
+            try:
+                at = rule_instant(calendar, rule, clock.opened_at, clock.base_due, clock.pauses)
+            except CalendarRangeError:
+                continue
+            if at is not None:
+                found.append((clock, index, at))
+    return found
+
+
+def next_at(case: Case, state: CaseState) -> datetime | None:
+    return min((at for _, _, at in candidates(case, state)), default=None)
+
+
+def recipient(case: Case, clock: StepClock, to: str) -> str:
+    step = case.graph.task(clock.step_id)
+    counter = f"counter:{step.agency}/{step.counter}"
+    if to == "assignee":
+        return clock.claimed_by or counter
+    return _RECIPIENTS[to].format(agency=step.agency, counter=step.counter)
+
+
+def escalate_due(case: Case, state: CaseState, now: datetime) -> Change:
+    """Fire every rule due at ``now``: level up, escalation row, audit entry, outbox."""
+    draft = Draft(case, state, now)
+    reg = state.registration_number
+    for clock, index, at in sorted(candidates(case, state), key=lambda c: c[2]):
+        if at > now:
+            continue
+        step = case.graph.task(clock.step_id)
+        rule = rules_for(case.permit, step)[index]
+        clock = draft.clocks[clock.step_id]
+        clock = clock.model_copy(
+            update={
+                "fired": (*clock.fired, index),
+                "escalation_level": clock.escalation_level + 1,
+            }
+        )
+        draft.clocks[clock.step_id] = clock
+        to = recipient(case, clock, rule.to)
+        due = records.step_due(case, state, clock)
+        draft.escalations.append(
+            EscalationRecord(
+                step_id=step.id,
+                attempt=clock.attempt,
+                rule_index=index,
+                action=rule.action,
+                recipient=to,
+                level=clock.escalation_level,
+                due_at=due,
+                fired_at=now,
+            )
+        )
+        details = {
+            "rule": index,
+            "action": rule.action,
+            "to": rule.to,
+            "recipient": to,
+            "level": clock.escalation_level,
+            "scheduled_at": at.isoformat(),
+            "due_at": due.isoformat() if due else None,
+        }
+        draft.audit("step_escalated", SYSTEM, clock=clock, details=details)
+        draft.notifications.append(
+            Notification(
+                key=f"{reg}:{step.id}:{clock.attempt}:{index}",
+                registration_number=reg,
+                kind=rule.action,
+                recipient=to,
+                created_at=now,
+                payload={
+                    **details,
+                    "registration_number": reg,
+                    "permit_type": case.permit.id,
+                    "step_id": step.id,
+                    "step_name": step.name,
+                    "agency": step.agency,
+                    "counter": step.counter,
+                    "attempt": clock.attempt,
+                },
+            )
+        )
+        draft.task(clock, records.token_state(state, step.id))
+    return draft.done()
