@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from loket.analysis.walk import forward_outcome
 from loket.calendar import CalendarRangeError
+from loket.case.clock import paused_total, toggle_pause, waiting_for_applicant
 from loket.route.form import sample_environments
 from loket.route.model import FieldType, PermitType, Target, TaskStep
 from loket.route.standard import service_duration
@@ -93,8 +94,7 @@ class Application:
     tasks: dict[str, Task] = field(default_factory=dict)
     returns: dict[str, int] = field(default_factory=dict)
     resubmit_pending: bool = False
-    paused_since: float | None = None
-    paused: float = 0.0
+    pauses: tuple[tuple[float, float | None], ...] = ()  # the service clock's pauses
     finished: float | None = None
     result: str | None = None
     trace: AppTrace | None = None  # recorded only when asked (tests, debugging)
@@ -447,17 +447,10 @@ class Simulation:
         self._service_clock(app, now)
 
     def _service_clock(self, app: Application, now: float) -> None:
-        """Pause the permit's clock while a step waits on the applicant, as the workflow."""
-        tasks = app.model.stepper.graph
-        waiting = app.finished is None and any(
-            t.status == "returned" or tasks.task(t.step_id).clock == "paused"
-            for t in app.state.tokens
-        )
-        if waiting and app.paused_since is None:
-            app.paused_since = now
-        elif not waiting and app.paused_since is not None:
-            app.paused += now - app.paused_since
-            app.paused_since = None
+        """Pause the permit's clock while a step waits on the applicant: the case core's
+        rule (loket.case.clock), on the working timeline."""
+        waiting = app.finished is None and waiting_for_applicant(app.state, app.model.stepper.graph)
+        app.pauses, _ = toggle_pause(app.pauses, waiting, now)
 
     def _enqueue(self, task: Task, now: float) -> None:
         counter = task.counter
@@ -606,7 +599,7 @@ class Simulation:
                 approved += app.result == "approved"
                 rejected += app.result == "rejected"
                 lead.append(timeline.in_days(app.finished) - timeline.in_days(app.submitted))
-                used = app.finished - app.submitted - app.paused
+                used = app.finished - app.submitted - paused_total(app.pauses, app.finished)
                 on_time += used <= app.budget + 1e-6
             permits.append(
                 PermitStats(
