@@ -1,16 +1,19 @@
 """Records workflow histories for the replay tests.
 
-Run after a deliberate change of workflow behaviour, from the repository root:
-    .venv/bin/python -m tests.workflow.record_histories
+Run after a deliberate change of workflow code, from the repository root:
+    .venv/bin/python -m tests.workflow.record_histories VERSION
 It starts its own Temporal dev server and embedded PostgreSQL in a temporary folder, runs
-each scenario to its end and writes ``histories/<scenario>.json``. Commit the files: the
-replay test then guards every later change of workflow code against non-determinism.
+each scenario to its end and writes ``histories/VERSION/<scenario>.json``. VERSION names
+the workflow code that made them (``v2-case-core``...); a file that exists is never
+overwritten: the corpus only grows, and every history of every earlier version must keep
+replaying against today's code (use ``workflow.patched`` where a change needs it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -26,7 +29,7 @@ from loket.calendar_data import covered_years, load_calendar
 from loket.route.loader import load_catalog
 from loket.store.db import create_pool
 from loket.store.migrate import migrate
-from tests.support import PBG_FORM
+from tests.support import PBG_FORM, SIP_FORM
 from tests.workflow.conftest import DEFINITIONS, utcnow
 from tests.workflow.support import (
     DLH,
@@ -41,6 +44,7 @@ from worker import build_worker
 from workflows.messages import (
     Actor,
     ApplicationView,
+    CancelRequest,
     ClaimRequest,
     DecisionRequest,
     ExtendRequest,
@@ -49,6 +53,14 @@ from workflows.messages import (
 )
 
 HISTORIES = Path(__file__).resolve().parent / "histories"
+HEALTH = Actor(username="nina", role="staff", counters=("dinkes/health_licensing",))
+LABOUR = Actor(username="tono", role="staff", counters=("disnaker/foreign_workers",))
+PTKA_FORM = {
+    "employer_name": "PT Cepu Energi",
+    "worker_name": "John Doe",
+    "position": "Geolog",
+    "months": 6,
+}
 PROTOTYPE = Actor(username="agus", role="staff", counters=("dpupr/tpa",))
 
 Handle = WorkflowHandle[Any, ApplicationView]
@@ -91,27 +103,59 @@ async def pbg_mbr_rejected(handle: Handle, reg: str) -> None:
     await _decide(handle, PROTOTYPE, "prototype_review", "reject", "bukan desain prototipe")
 
 
-SCENARIOS = {
-    "pbg_with_return": (PBG_FORM, pbg_with_return),
+async def sip_with_return(handle: Handle, reg: str) -> None:
+    await _decide(handle, FRONT, "registration", "approve")
+    await _decide(handle, HEALTH, "health_verification", "return", "STR kedaluwarsa")
+    applicant = Actor(username=f"applicant:{reg}", role="applicant")
+    await handle.execute_update(
+        "resubmit", ResubmitRequest(actor=applicant, note="STR baru", data={"str_number": "STR-9"})
+    )
+    await _decide(handle, HEALTH, "health_verification", "approve")
+    await _decide(handle, ISSUANCE, "issuance", "approve")
+
+
+async def ptka_paid(handle: Handle, reg: str) -> None:
+    await _decide(handle, LABOUR, "verification", "approve")
+    await _decide(handle, TELLER, "payment", "approve")
+    await _decide(handle, ISSUANCE, "issuance", "approve")
+
+
+async def ptka_cancelled(handle: Handle, reg: str) -> None:
+    admin = Actor(username="admin", role="admin")
+    await handle.execute_update("cancel", CancelRequest(reason="permohonan ganda", actor=admin))
+
+
+SCENARIOS: dict[str, tuple[str, dict[str, Any], Any]] = {
+    "pbg_with_return": ("PBG", PBG_FORM, pbg_with_return),
     "pbg_mbr_rejected": (
+        "PBG",
         {**PBG_FORM, "building_use": "hunian", "building_area_m2": 45, "floors": 1, "is_mbr": True},
         pbg_mbr_rejected,
     ),
+    "sip_with_return": ("SIP", SIP_FORM, sip_with_return),
+    "ptka_paid": ("PTKA", PTKA_FORM, ptka_paid),
+    "ptka_cancelled": ("PTKA", PTKA_FORM, ptka_cancelled),
 }
 
 
-async def record(client: Client, dsn: str) -> None:
+async def record(client: Client, dsn: str, version: str) -> None:
+    folder = HISTORIES / version
+    folder.mkdir(parents=True, exist_ok=True)
     catalog = load_catalog(DEFINITIONS)
     calendar = load_calendar(DEFINITIONS, *covered_years(DEFINITIONS))
     pool = await create_pool(dsn)
     task_queue = f"record-{uuid.uuid4()}"
     try:
         async with build_worker(client, pool, task_queue):
-            for name, (form, drive) in SCENARIOS.items():
+            for name, (permit, form, drive) in SCENARIOS.items():
+                target = folder / f"{name}.json"
+                if target.exists():
+                    logging.info("kept %s: the corpus is never overwritten", target)
+                    continue
                 submitted = await submit_application(
                     client=client,
                     pool=pool,
-                    permit=catalog.permit("PBG"),
+                    permit=catalog.permit(permit),
                     calendar=calendar,
                     form=form,
                     task_queue=task_queue,
@@ -125,13 +169,13 @@ async def record(client: Client, dsn: str) -> None:
                 await drive(submitted.handle, submitted.registration_number)
                 await submitted.handle.result()
                 history = await submitted.handle.fetch_history()
-                (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+                target.write_text(history.to_json(), encoding="utf-8")
                 logging.info("recorded %s", name)
     finally:
         await pool.close()
 
 
-async def main() -> None:
+async def main(version: str) -> None:
     logging.basicConfig(level=logging.INFO)
     with tempfile.TemporaryDirectory() as tmp:
         async with services.embedded_postgres(Path(tmp) / "pg") as pg:
@@ -143,8 +187,10 @@ async def main() -> None:
                 data_converter=pydantic_data_converter,
             )
             async with env:
-                await record(env.client, dsn)
+                await record(env.client, dsn, version)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python -m tests.workflow.record_histories VERSION")
+    asyncio.run(main(sys.argv[1]))
