@@ -1,27 +1,40 @@
 """Starting applications: registration numbers, access codes, the pinned workflow input.
 
 Shared by the API and the tests so that an application is always started the same way.
+Submission is idempotent: one idempotency key is one registration number, one access code
+and one workflow. A retried start attaches to the workflow already started (its ID is the
+registration number); nothing is ever deleted to compensate a failed start, so a start
+that timed out after the server took it loses nothing and the retry finds it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from loket import search_attributes as sa
-from loket.calendar import CalendarSnapshot
+from loket.calendar import CalendarSnapshot, calendar_for
 from loket.case.messages import Actor, ApplicationView, PermitInput
 from loket.route.form import normalize
 from loket.route.model import PermitType
-from loket.store.db import Conn
+from loket.route.standard import service_duration
 from loket.store.monitoring import remember_calendar
+from loket.store.submissions import register
 
 # No 0/O or 1/I/L: codes are read aloud at counters and typed from paper receipts.
 _CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -32,6 +45,13 @@ def new_access_code() -> str:
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(ACCESS_CODE_LENGTH))
 
 
+def derived_access_code(secret: bytes, idempotency_key: str) -> str:
+    """The access code of a keyed submission: the same for every retry of the key, and
+    unguessable without the server's secret."""
+    digest = hmac.new(secret, f"access-code:{idempotency_key}".encode(), hashlib.sha256).digest()
+    return "".join(_CODE_ALPHABET[b % len(_CODE_ALPHABET)] for b in digest[:ACCESS_CODE_LENGTH])
+
+
 def hash_access_code(code: str) -> str:
     return hashlib.sha256(code.strip().upper().encode()).hexdigest()
 
@@ -40,25 +60,12 @@ def access_code_matches(code: str, stored_hash: str | None) -> bool:
     return stored_hash is not None and secrets.compare_digest(hash_access_code(code), stored_hash)
 
 
-async def next_registration_number(conn: Conn, permit_type: str, year: int) -> str:
-    value = await conn.fetchval(
-        """
-        INSERT INTO registration_counters (permit_type, year, last_value) VALUES ($1, $2, 1)
-        ON CONFLICT (permit_type, year)
-        DO UPDATE SET last_value = registration_counters.last_value + 1
-        RETURNING last_value
-        """,
-        permit_type,
-        year,
-    )
-    return f"{permit_type}-{year}-{value:06d}"
-
-
 @dataclass(frozen=True)
 class Submitted:
     registration_number: str
     access_code: str
     handle: WorkflowHandle[Any, ApplicationView]
+    created: bool = True  # False: a retry of a key already registered
 
 
 async def submit_application(
@@ -71,32 +78,28 @@ async def submit_application(
     task_queue: str,
     now: datetime,
     search_attributes: bool = True,
-    applicant_name: str = "applicant",
+    idempotency_key: str | None = None,
+    access_code_secret: bytes | None = None,
 ) -> Submitted:
     """Validate ``form`` (raises ``FormError``), register it and start its workflow.
 
-    The application row exists before the workflow starts, holding the access code's hash;
-    if the start fails, the row is removed again so nothing half-made remains.
+    With ``idempotency_key`` (and the server's ``access_code_secret``) a retry returns the
+    first registration, the same access code and the same workflow.
     """
     data = normalize(permit, form)
-    code = new_access_code()
-    async with pool.acquire() as conn, conn.transaction():
+    # The service deadline must be computable now, or the workflow could not start.
+    calendar_for(calendar).add(now, service_duration(permit, data)[0])
+    if idempotency_key is not None and access_code_secret is not None:
+        code = derived_access_code(access_code_secret, idempotency_key)
+    else:
+        code = new_access_code()
+    key = idempotency_key or f"once:{uuid.uuid4()}"
+    async with pool.acquire() as conn:
         await remember_calendar(conn, calendar)
-        reg = await next_registration_number(conn, permit.id, now.year)
-        await conn.execute(
-            """
-            INSERT INTO applications (registration_number, permit_type, route_version, status,
-                data, access_code_hash, submitted_at, calendar_version)
-            VALUES ($1, $2, $3, 'in_progress', $4, $5, $6, $7)
-            """,
-            reg,
-            permit.id,
-            permit.version,
-            data,
-            hash_access_code(code),
-            now,
-            calendar.version,
-        )
+        registration = await register(conn, key, permit.id, now.year, hash_access_code(code))
+    reg = registration.registration_number
+    if not access_code_matches(code, registration.access_code_hash):
+        raise ValueError("idempotency key reused without the server's access-code secret")
     workflow_input = PermitInput(
         registration_number=reg,
         permit=permit,
@@ -112,6 +115,9 @@ async def submit_application(
             id=reg,
             task_queue=task_queue,
             result_type=ApplicationView,
+            # A retried start attaches to the running workflow; a finished one stays finished.
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=(
                 TypedSearchAttributes(
                     [
@@ -124,8 +130,6 @@ async def submit_application(
                 else None
             ),
         )
-    except BaseException:
-        async with pool.acquire() as conn:
-            await conn.execute("DELETE FROM applications WHERE registration_number = $1", reg)
-        raise
-    return Submitted(reg, code, handle)
+    except WorkflowAlreadyStartedError:
+        handle = client.get_workflow_handle(reg, result_type=ApplicationView)
+    return Submitted(reg, code, handle, registration.created)

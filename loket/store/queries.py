@@ -18,6 +18,7 @@ from loket.fees import FeeAssessment
 from loket.route.loader import Catalog
 from loket.route.model import PermitType, TaskStep
 from loket.store.db import Conn
+from loket.store.submissions import access_code_hash as access_code_hash
 
 OPEN_STATES = ("open", "returned")
 
@@ -198,14 +199,6 @@ async def application(conn: Conn, registration_number: str) -> ApplicationRow | 
         registration_number,
     )
     return ApplicationRow.model_validate(dict(row)) if row is not None else None
-
-
-async def access_code_hash(conn: Conn, registration_number: str) -> str | None:
-    value: str | None = await conn.fetchval(
-        "SELECT access_code_hash FROM applications WHERE registration_number = $1",
-        registration_number,
-    )
-    return value
 
 
 # --- audit -------------------------------------------------------------------------------
