@@ -176,19 +176,24 @@ async def ops_server(
     server = _QuietServer(
         uvicorn.Config(ops_app(checks), host=host, port=port, log_config=None, access_log=False)
     )
-    task = asyncio.create_task(server.serve(), name="ops-server")
+    async def serve() -> None:
+        try:
+            await server.serve()
+        except SystemExit as exc:  # uvicorn exits when it cannot bind: not the process
+            raise RuntimeError(f"the ops server stopped (exit code {exc.code})") from None
+
+    task = asyncio.create_task(serve(), name="ops-server")
     up = asyncio.create_task(server.up.wait())
     try:
         await asyncio.wait({task, up}, return_when=asyncio.FIRST_COMPLETED)
         if not server.up.is_set():
-            # uvicorn exits (SystemExit) when it cannot bind the port.
             raise RuntimeError(f"the ops server could not start on {host}:{port}")
         log.info("ops server on http://%s:%d (/livez /readyz /metrics)", host, port)
         yield server
     finally:
         up.cancel()
         server.should_exit = True
-        with contextlib.suppress(Exception, SystemExit):
+        with contextlib.suppress(Exception):
             await task
 
 

@@ -4,11 +4,14 @@ the domain series move through the ``observe_*`` functions the record activity c
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from loket import metrics
@@ -75,9 +78,10 @@ async def test_a_decision_moves_the_http_and_sdk_series_on_both_endpoints(
         assert total(after, decided, route=DECIDE_ROUTE, status="200") == (
             total(before, decided, route=DECIDE_ROUTE, status="200") + 1
         )
-        assert total(
-            after, "loket_http_request_duration_seconds_count", route=DECIDE_ROUTE
-        ) == total(before, "loket_http_request_duration_seconds_count", route=DECIDE_ROUTE) + 1
+        assert (
+            total(after, "loket_http_request_duration_seconds_count", route=DECIDE_ROUTE)
+            == total(before, "loket_http_request_duration_seconds_count", route=DECIDE_ROUTE) + 1
+        )
         # The API's client sent the Update (a long request for the SDK: it waits for the
         # workflow's answer); the worker ran workflow and activity tasks.
         update = {"operation": "UpdateWorkflowExecution"}
@@ -90,3 +94,112 @@ async def test_a_decision_moves_the_http_and_sdk_series_on_both_endpoints(
         ):
             assert total(after, series) > total(before, series), series
 
+
+@dataclass
+class _Task:
+    counter: str
+    opened_at: datetime
+    outcome: str | None = None
+    closed_at: datetime | None = None
+
+
+@dataclass
+class _Escalation:
+    level: int
+
+
+@dataclass
+class _Batch:
+    tasks: list[_Task] = field(default_factory=list)
+    escalations: list[_Escalation] = field(default_factory=list)
+
+
+async def test_domain_series_move_through_the_observe_functions(ops_stack: OpsStack) -> None:
+    counter = "dpmptsp/front_office"
+    opened = datetime(2026, 3, 16, 9, tzinfo=UTC)
+    batch = _Batch(
+        tasks=[
+            _Task(counter, opened, "approve", opened + timedelta(hours=2)),
+            _Task("dpupr/tpa", opened),  # opened, not decided: no decision, no hand-off
+        ],
+        escalations=[_Escalation(2)],
+    )
+    before = await scrape(ops_stack.worker_ops)
+    metrics.observe_batch(batch)
+    metrics.observe_refusal("step_not_open", counter)
+    metrics.observe_delivery_failure("webhook")
+    metrics.observe_upload("site_plan", 2048)
+    after = await scrape(ops_stack.worker_ops)
+
+    def delta(name: str, **labels: str) -> float:
+        return total(after, name, **labels) - total(before, name, **labels)
+
+    assert delta("loket_decisions_total", counter=counter, outcome="approve") == 1
+    assert delta("loket_decisions_total", counter="dpupr/tpa") == 0
+    assert delta("loket_handoff_seconds_count", counter=counter) == 1
+    assert delta("loket_handoff_seconds_sum", counter=counter) == 7200
+    assert delta("loket_escalations_total", level="2") == 1
+    assert delta("loket_refusals_total", code="step_not_open", counter=counter) == 1
+    assert delta("loket_delivery_failures_total", channel="webhook") == 1
+    assert delta("loket_uploads_total", kind="site_plan") == 1
+    assert delta("loket_upload_bytes_total") == 2048
+
+
+async def test_overdue_gauge_counts_open_steps_past_due_by_agency(ops_stack: OpsStack) -> None:
+    api = ops_stack.api
+    await api.submit()
+    pool = api.services.pool
+
+    async def overdue_in_a_year() -> dict[str, int]:
+        async with pool.acquire() as conn:
+            return await gauges.steps_overdue_by_agency(
+                conn, datetime.now(UTC) + timedelta(days=365)
+            )
+
+    counts = await eventually(overdue_in_a_year, lambda c: c == {"dpmptsp": 1})
+    async with pool.acquire() as conn:
+        assert await gauges.steps_overdue_by_agency(conn, datetime.now(UTC)) == {}
+        assert await gauges.outbox_backlog_by_kind(conn) == {}
+    metrics.set_steps_overdue(counts)
+    assert total(await scrape(ops_stack.api_ops), "loket_steps_overdue", agency="dpmptsp") == 1
+    metrics.set_steps_overdue({})  # nothing overdue any more: the agency's series reads 0
+    assert total(await scrape(ops_stack.api_ops), "loket_steps_overdue", agency="dpmptsp") == 0
+    metrics.set_outbox_backlog({"escalation": 3})
+    assert total(await scrape(ops_stack.api_ops), "loket_outbox_backlog", kind="escalation") == 3
+    metrics.set_outbox_backlog({})
+
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards" / "loket.json"
+PROMETHEUS = Path(__file__).resolve().parents[2] / "deploy" / "prometheus" / "prometheus.yml"
+METRIC = re.compile(r"\b((?:loket|temporal)_[a-z_]+)\b")
+
+
+async def test_every_dashboard_query_uses_series_the_endpoints_serve(ops_stack: OpsStack) -> None:
+    """Each panel's metrics and grouping labels exist in a real scrape, and each job it
+    filters on is one Prometheus scrapes: a renamed metric breaks this, not the dashboard."""
+    await _decide_first_step(ops_stack)
+    metrics.observe_batch(_Batch(escalations=[_Escalation(1)]))
+    metrics.observe_refusal("step_not_open", "dpmptsp/front_office")
+    metrics.observe_delivery_failure("webhook")
+    metrics.observe_upload("site_plan", 1)
+    metrics.set_steps_overdue({"dpmptsp": 0})
+    metrics.set_outbox_backlog({"escalation": 0})
+    samples = {**await scrape(ops_stack.api_ops), **await scrape(ops_stack.worker_ops)}
+    labels_of: dict[str, set[str]] = {}
+    for name, labels in samples:
+        labels_of.setdefault(name, set()).update(k for k, _ in labels)
+    jobs = {job["job_name"] for job in yaml.safe_load(PROMETHEUS.read_text())["scrape_configs"]}
+
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    assert len(panels) >= 12
+    for panel in panels:
+        for target in panel["targets"]:
+            expr = target["expr"]
+            used = set(METRIC.findall(expr))
+            assert used, panel["title"]
+            for metric in used:
+                assert metric in labels_of, f"{panel['title']}: {metric} is not served"
+            for group in re.findall(r"by \(([^)]*)\)", expr):
+                for label in {g.strip() for g in group.split(",")} - {"le"}:
+                    assert any(label in labels_of[m] for m in used), f"{panel['title']}: {label}"
+            assert set(re.findall(r'job="([^"]+)"', expr)) <= jobs, panel["title"]
