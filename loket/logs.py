@@ -22,7 +22,9 @@ from types import MappingProxyType
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
+from temporalio import activity as temporal_activity
 
+_HANDLER_NAME = "loket"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 CONTEXT_FIELDS = (
     "registration_number",
@@ -39,6 +41,9 @@ REDACTED_KEYS = frozenset(
 )
 # Loggers that are chatty at INFO without telling an operator anything.
 _QUIET = {"pgserver": logging.WARNING, "httpx": logging.WARNING, "uvicorn.access": logging.WARNING}
+
+# What every LogRecord has (``name`` is the logger's): only ``extra`` keys are redacted.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.makeLogRecord({})))
 
 _context: contextvars.ContextVar[Mapping[str, str]] = contextvars.ContextVar(
     "loket_log_context", default=MappingProxyType({})
@@ -68,6 +73,17 @@ class ContextFilter(logging.Filter):
             found.setdefault("workflow_type", workflow.get("workflow_type"))
             found.setdefault("run_id", workflow.get("run_id"))
         activity = getattr(record, "temporal_activity", None)
+        if activity is None and temporal_activity.in_activity():
+            # Plain module loggers inside an activity get its IDs too, not only activity.logger.
+            info = temporal_activity.info()
+            activity = {
+                "activity_id": info.activity_id,
+                "activity_type": info.activity_type,
+                "attempt": info.attempt,
+                "workflow_id": info.workflow_id,
+                "workflow_run_id": info.workflow_run_id,
+                "workflow_type": info.workflow_type,
+            }
         if isinstance(activity, Mapping):
             found.setdefault("workflow_id", activity.get("workflow_id"))
             found.setdefault("workflow_type", activity.get("workflow_type"))
@@ -81,7 +97,7 @@ class ContextFilter(logging.Filter):
         for field in CONTEXT_FIELDS:
             if getattr(record, field, None) is None:
                 setattr(record, field, found.get(field))
-        for key in list(vars(record)):
+        for key in set(vars(record)) - _RECORD_ATTRIBUTES:
             if key.lower() in REDACTED_KEYS:
                 setattr(record, key, "[redacted]")
         return True
@@ -103,8 +119,8 @@ class _Text(logging.Formatter):
 
 
 def configure(fmt: str = "text", level: str | int = "INFO", *, stream: Any = None) -> None:
-    """Replace the root logger's handlers with one that writes ``fmt`` to ``stream``
-    (stderr). Idempotent: `loket dev`, `loket api` and `loket worker` call it at start."""
+    """Give the root logger one handler writing ``fmt`` to ``stream`` (stderr), replacing
+    the one an earlier call added. `loket dev`, `loket api` and `loket worker` call it."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(ContextFilter())
     if fmt == "json":
@@ -118,9 +134,11 @@ def configure(fmt: str = "text", level: str | int = "INFO", *, stream: Any = Non
         )
     else:
         handler.setFormatter(_Text(TEXT_FORMAT))
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
     for old in list(root.handlers):
-        root.removeHandler(old)
+        if old.get_name() == _HANDLER_NAME:  # ours from an earlier call; others stay
+            root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level if isinstance(level, int) else level.upper())
     for name, quiet in _QUIET.items():

@@ -176,6 +176,7 @@ async def ops_server(
     server = _QuietServer(
         uvicorn.Config(ops_app(checks), host=host, port=port, log_config=None, access_log=False)
     )
+
     async def serve() -> None:
         try:
             await server.serve()
