@@ -118,6 +118,7 @@ def create_app(settings: Settings, dsn: str, *, client: Client | None = None) ->
         # Served by loket/api/ops.py from packaged files: /docs works without internet.
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=ops.operation_id,
     )
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(FormError, _form_error)

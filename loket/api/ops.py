@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -36,6 +37,7 @@ from fastapi.openapi.docs import (
     get_swagger_ui_oauth2_redirect_html,
 )
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from starlette.applications import Starlette
@@ -335,6 +337,14 @@ def _install_docs(app: FastAPI) -> None:
             redoc_favicon_url=f"{root}/docs?asset=favicon.png",
             with_google_fonts=False,
         )
+
+
+def operation_id(route: APIRoute) -> str:
+    """``staff_decide`` rather than FastAPI's ``post_decide_api_staff_tasks__..._post``:
+    the first tag, then the endpoint's name without its HTTP verb."""
+    name = re.sub(r"^(get|post|put|patch|delete)_", "", route.name)
+    tag = str(route.tags[0]) if route.tags else ""
+    return f"{tag}_{name}" if tag and not name.startswith(tag) else name
 
 
 def install(app: FastAPI) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -118,4 +119,10 @@ def test_loket_openapi_prints_the_document_without_servers(
     document = json.loads(capsys.readouterr().out)
     assert document["info"]["title"] == "Loket"
     assert "/api/staff/tasks/{registration_number}/{step_id}/decide" in document["paths"]
-    assert document["paths"]["/healthz"]["get"]["operationId"] == "health"
+    paths = document["paths"]
+    assert paths["/healthz"]["get"]["operationId"] == "health"
+    decide = paths["/api/staff/tasks/{registration_number}/{step_id}/decide"]["post"]
+    assert decide["operationId"] == "staff_decide"
+    ids = [op["operationId"] for ops in paths.values() for op in ops.values()]
+    assert len(ids) == len(set(ids))
+    assert all(re.fullmatch(r"[a-z]+(_[a-z]+)*", i) for i in ids), ids
