@@ -45,7 +45,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from loket import metrics
+from loket import logs, metrics
 from loket.api.deps import ServicesDep
 from loket.store import gauges
 
@@ -251,10 +251,18 @@ async def healthz(services: ServicesDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
+# A registration number in the path (PBG-2026-000123): no personal data, and what an
+# operator searches the logs for.
+_REGISTRATION = re.compile(r"/([A-Z][A-Z0-9]*-\d{4}-\d{6})(?=/|$)")
+http_log = logging.getLogger("loket.http")
+
+
 class HttpMetrics:
     """Pure ASGI middleware: requests by method, route template and status, and their
     duration. The route template (``/api/staff/tasks/{registration_number}/{step_id}``),
-    never the raw path, keeps the series bounded; an unmatched path counts as one."""
+    never the raw path, keeps the series bounded; an unmatched path counts as one. Logs
+    one line a request, and every record logged while it runs carries the registration
+    number of its path."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -272,14 +280,24 @@ class HttpMetrics:
                 status = int(message["status"])
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            route = scope.get("route")
-            template = str(getattr(route, "path", "")) or "unmatched"
-            metrics.observe_http(
-                scope.get("method", ""), template, status, time.perf_counter() - started
-            )
+        found = _REGISTRATION.search(scope.get("path", ""))
+        method = scope.get("method", "")
+        with logs.bind(registration_number=found[1] if found else None):
+            try:
+                await self.app(scope, receive, send_status)
+            finally:
+                route = scope.get("route")
+                template = str(getattr(route, "path", "")) or "unmatched"
+                seconds = time.perf_counter() - started
+                metrics.observe_http(method, template, status, seconds)
+                http_log.info(
+                    "%s %s %d %.0fms",
+                    method,
+                    template,
+                    status,
+                    seconds * 1000,
+                    extra={"http_status": status, "duration_ms": round(seconds * 1000, 1)},
+                )
 
 
 # Offline docs: the Swagger UI and ReDoc files shipped by fastapi-offline, served by the

@@ -9,11 +9,17 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 from temporalio import activity
 from temporalio.testing import ActivityEnvironment
 
 from loket import logs
+from loket.api import ops
 
 REG = "PBG-2026-000123"
 
@@ -86,3 +92,21 @@ def test_text_format_appends_the_context() -> None:
         logging.getLogger("loket.test").info("opened")
     _remove_ours()
     assert out.getvalue().rstrip().endswith(f"opened [registration_number={REG}]")
+
+
+async def test_api_requests_log_their_route_status_and_registration_number(
+    stream: io.StringIO,
+) -> None:
+    async def task(request: Request) -> Response:
+        logging.getLogger("loket.services").info("deciding")
+        return JSONResponse({}, status_code=409)
+
+    app = Starlette(routes=[Route("/api/staff/tasks/{registration_number}/{step_id}", task)])
+    transport = httpx.ASGITransport(app=ops.HttpMetrics(app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://loket.test") as http:
+        await http.get(f"/api/staff/tasks/{REG}/registration")
+    inner, request = records(stream)
+    assert inner["registration_number"] == REG and inner["logger"] == "loket.services"
+    assert request["logger"] == "loket.http"
+    assert request["registration_number"] == REG and request["http_status"] == 409
+    assert request["message"].startswith("GET /api/staff/tasks/{registration_number}/{step_id} 409")
