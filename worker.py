@@ -116,10 +116,10 @@ async def connect(settings: Settings) -> Client:
 
     from loket.services import free_port
 
-    runtime = None
+    bind = ""
     if settings.ops_port:  # the SDK's metrics are served through the ops server's /metrics
         bind = settings.sdk_metrics_bind or f"127.0.0.1:{free_port()}"
-        runtime = metrics.temporal_runtime(bind)
+    runtime = metrics.temporal_runtime(bind)
     return await Client.connect(
         **connect_config(settings),
         data_converter=pydantic_data_converter,

@@ -108,6 +108,7 @@ class _Json(JsonFormatter):
         # The SDK's nested dicts are flattened into the context fields above.
         log_data.pop("temporal_workflow", None)
         log_data.pop("temporal_activity", None)
+        log_data.pop("temporal_log", None)  # the core's record object, already in the message
         return {k: v for k, v in log_data.items() if v is not None}
 
 

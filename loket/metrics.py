@@ -21,7 +21,14 @@ from typing import Protocol
 
 import httpx
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.runtime import (
+    LogForwardingConfig,
+    LoggingConfig,
+    PrometheusConfig,
+    Runtime,
+    TelemetryConfig,
+    TelemetryFilter,
+)
 
 log = logging.getLogger(__name__)
 
@@ -163,34 +170,45 @@ def observe_http(method: str, route: str, status: int, seconds: float) -> None:
 # --------------------------------------------------------------------------- Temporal SDK
 
 _runtime_lock = threading.Lock()
+_runtime: Runtime | None = None
 _sdk_metrics_url: str | None = None
 
 
-def temporal_runtime(bind_address: str) -> Runtime | None:
-    """The process's Temporal runtime with the SDK's Prometheus exporter on
-    ``bind_address`` (``127.0.0.1:PORT``), made the default for every client connected
-    after this call. Empty ``bind_address``: None, the SDK's default runtime (no metrics).
+def temporal_runtime(bind_address: str = "") -> Runtime:
+    """The process's Temporal runtime, made the default for every client connected after
+    this call: the core's own logs forwarded to the ``temporalio.core`` logger (so they
+    come out in Loket's log format, not the core's), and with ``bind_address``
+    (``127.0.0.1:PORT``) the SDK's Prometheus exporter there, appended to ``/metrics``.
 
-    One per process: the SDK's core binds the port once; later calls return the same one.
+    One per process, made again only to add the exporter a first call did not ask for (the
+    core binds the port once; clients connected before keep the runtime they had).
     """
-    global _sdk_metrics_url
-    if not bind_address:
-        return None
+    global _runtime, _sdk_metrics_url
     with _runtime_lock:
-        if _sdk_metrics_url is None:
-            runtime = Runtime(
+        if _runtime is None or (bind_address and _sdk_metrics_url is None):
+            prometheus = (
+                PrometheusConfig(
+                    bind_address=bind_address,
+                    counters_total_suffix=True,
+                    durations_as_seconds=True,
+                )
+                if bind_address
+                else None
+            )
+            _runtime = Runtime(
                 telemetry=TelemetryConfig(
-                    metrics=PrometheusConfig(
-                        bind_address=bind_address,
-                        counters_total_suffix=True,
-                        durations_as_seconds=True,
-                    )
+                    logging=LoggingConfig(
+                        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+                        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+                    ),
+                    metrics=prometheus,
                 )
             )
-            Runtime.set_default(runtime, error_if_already_set=False)
-            _sdk_metrics_url = f"http://{bind_address}/metrics"
-            log.info("Temporal SDK metrics on %s", _sdk_metrics_url)
-        return Runtime.default()
+            Runtime.set_default(_runtime, error_if_already_set=False)
+            if bind_address:
+                _sdk_metrics_url = f"http://{bind_address}/metrics"
+                log.info("Temporal SDK metrics on %s", _sdk_metrics_url)
+        return _runtime
 
 
 async def exposition(http: httpx.AsyncClient | None = None) -> bytes:
