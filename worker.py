@@ -53,9 +53,7 @@ def ensure_workflow_bytecode() -> None:
         if cached.stat().st_mtime >= source.stat().st_mtime:
             return
     try:
-        py_compile.compile(
-            str(source), cfile=importlib.util.cache_from_source(str(source)), doraise=True
-        )
+        py_compile.compile(str(source), cfile=str(cached), doraise=True)
     except (OSError, py_compile.PyCompileError) as exc:
         log.warning("cannot cache bytecode of %s: %s", source, exc)
 

@@ -19,7 +19,7 @@ import socket
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -151,21 +151,20 @@ def _worker_command(args: argparse.Namespace) -> int:
 def _api_command(args: argparse.Namespace) -> int:
     """The API alone, as the production container runs it; migrations first (they take an
     advisory lock, so API and worker replicas may start together)."""
-    from loket.api.app import create_app
-    from loket.store.migrate import migrate
-
     settings = get_settings()
     if not settings.database_url:
         logger.error("DATABASE_URL is not set; `loket dev` runs the embedded stack instead")
         return 2
-    asyncio.run(_serve_api_alone(settings, migrate, create_app))
+    asyncio.run(_serve_api_alone(settings))
     return 0
 
 
-async def _serve_api_alone(settings: Settings, migrate: Any, create_app: Any) -> None:
+async def _serve_api_alone(settings: Settings) -> None:
     """Migrations, then the API on its port and the ops server (/livez /readyz /metrics)
     on ``ops_port``; uvicorn owns SIGINT/SIGTERM and stops both."""
     from loket.api import ops
+    from loket.api.app import create_app
+    from loket.store.migrate import migrate
 
     await migrate(settings.database_url)
     app = create_app(settings, settings.database_url)

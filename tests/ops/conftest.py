@@ -18,6 +18,7 @@ from loket.api import ops
 from loket.api.app import create_app
 from loket.settings import Settings
 from tests.api.harness import BASE_URL, Api
+from tests.support import eventually
 from worker import run_worker
 
 
@@ -42,6 +43,14 @@ def stack_settings(temporal_address: str, task_queue: str, ops_port: int) -> Set
     )
 
 
+async def status_of(url: str) -> int:
+    try:
+        async with httpx.AsyncClient() as http:
+            return (await http.get(url, timeout=2)).status_code
+    except httpx.HTTPError:
+        return 0
+
+
 @pytest_asyncio.fixture(loop_scope="session")
 async def ops_stack(
     temporal_dev_env: WorkflowEnvironment, db_dsn: str, task_queue: str
@@ -56,6 +65,12 @@ async def ops_stack(
         async with app.router.lifespan_context(app):
             checks = ops.app_checks(app, settings.ready_timeout_s)
             async with ops.ops_server("127.0.0.1", api_port, checks):
+                # The worker starts beside the API: its ops server answers once it polls.
+                await eventually(
+                    lambda: status_of(f"http://127.0.0.1:{worker_port}/readyz"),
+                    lambda code: code == 200,
+                    within_s=60,
+                )
                 transport = httpx.ASGITransport(app=app)
                 async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
                     yield OpsStack(

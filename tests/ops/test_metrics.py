@@ -178,7 +178,9 @@ async def test_every_dashboard_query_uses_series_the_endpoints_serve(ops_stack: 
     """Each panel's metrics and grouping labels exist in a real scrape, and each job it
     filters on is one Prometheus scrapes: a renamed metric breaks this, not the dashboard."""
     await _decide_first_step(ops_stack)
-    metrics.observe_batch(_Batch(escalations=[_Escalation(1)]))
+    opened = datetime(2026, 3, 16, 9, tzinfo=UTC)
+    decided = _Task("dpmptsp/front_office", opened, "approve", opened + timedelta(minutes=5))
+    metrics.observe_batch(_Batch(tasks=[decided], escalations=[_Escalation(1)]))
     metrics.observe_refusal("step_not_open", "dpmptsp/front_office")
     metrics.observe_delivery_failure("webhook")
     metrics.observe_upload("site_plan", 1)

@@ -17,6 +17,7 @@ import httpx
 from temporalio.testing import WorkflowEnvironment
 
 from loket import services
+from tests.ops.conftest import status_of
 from tests.support import eventually
 
 LOKET = Path(sys.executable).parent / "loket"
@@ -36,14 +37,6 @@ async def loket(
         if process.returncode is None:
             process.kill()
             await process.wait()
-
-
-async def _ready(url: str) -> int:
-    try:
-        async with httpx.AsyncClient() as http:
-            return (await http.get(url, timeout=2)).status_code
-    except httpx.HTTPError:
-        return 0
 
 
 async def test_worker_and_api_processes_answer_probes_and_stop_on_sigterm(
@@ -69,7 +62,7 @@ async def test_worker_and_api_processes_answer_probes_and_stop_on_sigterm(
     ):
         for port in (worker_ops, api_ops):
             await eventually(
-                lambda p=port: _ready(f"http://127.0.0.1:{p}/readyz"),
+                lambda p=port: status_of(f"http://127.0.0.1:{p}/readyz"),
                 lambda code: code == 200,
                 within_s=60,
             )
