@@ -24,10 +24,18 @@ DECIDE_ROUTE = "/api/staff/tasks/{registration_number}/{step_id}/decide"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-async def scrape(base: str) -> Samples:
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+async def scrape(base: str, keep_as: str = "") -> Samples:
+    """The parsed samples of ``base``/metrics; ``keep_as``: also the text, under
+    test-artifacts/ (what an operator sees after a decision)."""
     async with httpx.AsyncClient() as http:
         r = await http.get(f"{base}/metrics")
     assert r.status_code == 200
+    if keep_as:
+        ARTIFACTS.mkdir(exist_ok=True)
+        (ARTIFACTS / keep_as).write_text(r.text)
     assert r.headers["content-type"].startswith("text/plain")
     found: Samples = {}
     for family in text_string_to_metric_families(r.text):
@@ -71,8 +79,8 @@ async def test_a_decision_moves_the_http_and_sdk_series_on_both_endpoints(
 
     await _decide_first_step(ops_stack)
 
-    api_after = await scrape(ops_stack.api_ops)
-    worker_after = await scrape(ops_stack.worker_ops)
+    api_after = await scrape(ops_stack.api_ops, keep_as="metrics-api-after-decision.txt")
+    worker_after = await scrape(ops_stack.worker_ops, keep_as="metrics-worker-after-decision.txt")
     for before, after in ((api_before, api_after), (worker_before, worker_after)):
         decided = "loket_http_requests_total"
         assert total(after, decided, route=DECIDE_ROUTE, status="200") == (
