@@ -21,7 +21,6 @@ import contextlib
 import logging
 import re
 import socket
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -42,10 +41,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from loket import logs, metrics
+from loket import metrics, telemetry
 from loket.api.deps import ServicesDep
 from loket.store import gauges
 
@@ -251,55 +249,6 @@ async def healthz(services: ServicesDep) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
-# A registration number in the path (PBG-2026-000123): no personal data, and what an
-# operator searches the logs for.
-_REGISTRATION = re.compile(r"/([A-Z][A-Z0-9]*-\d{4}-\d{6})(?=/|$)")
-http_log = logging.getLogger("loket.http")
-
-
-class HttpMetrics:
-    """Pure ASGI middleware: requests by method, route template and status, and their
-    duration. The route template (``/api/staff/tasks/{registration_number}/{step_id}``),
-    never the raw path, keeps the series bounded; an unmatched path counts as one. Logs
-    one line a request, and every record logged while it runs carries the registration
-    number of its path."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        found = _REGISTRATION.search(scope.get("path", ""))
-        method = scope.get("method", "")
-        with logs.bind(registration_number=found[1] if found else None):
-            try:
-                await self.app(scope, receive, send_status)
-            finally:
-                route = scope.get("route")
-                template = str(getattr(route, "path", "")) or "unmatched"
-                seconds = time.perf_counter() - started
-                metrics.observe_http(method, template, status, seconds)
-                http_log.info(
-                    "%s %s %d %.0fms",
-                    method,
-                    template,
-                    status,
-                    seconds * 1000,
-                    extra={"http_status": status, "duration_ms": round(seconds * 1000, 1)},
-                )
-
-
 # Offline docs: the Swagger UI and ReDoc files shipped by fastapi-offline, served by the
 # docs pages themselves (``/docs?asset=NAME``) so that no route is added beside them.
 _ASSETS: dict[str, Path] = {
@@ -370,4 +319,4 @@ def install(app: FastAPI) -> None:
     with ``docs_url=None, redoc_url=None``: the pages here replace FastAPI's CDN ones."""
     app.include_router(router)
     _install_docs(app)
-    app.add_middleware(HttpMetrics)
+    app.add_middleware(telemetry.RequestTelemetry)

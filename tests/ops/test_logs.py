@@ -18,8 +18,7 @@ from starlette.routing import Route
 from temporalio import activity
 from temporalio.testing import ActivityEnvironment
 
-from loket import logs
-from loket.api import ops
+from loket import logs, telemetry
 
 REG = "PBG-2026-000123"
 
@@ -102,7 +101,7 @@ async def test_api_requests_log_their_route_status_and_registration_number(
         return JSONResponse({}, status_code=409)
 
     app = Starlette(routes=[Route("/api/staff/tasks/{registration_number}/{step_id}", task)])
-    transport = httpx.ASGITransport(app=ops.HttpMetrics(app))
+    transport = httpx.ASGITransport(app=telemetry.RequestTelemetry(app))
     async with httpx.AsyncClient(transport=transport, base_url="http://loket.test") as http:
         await http.get(f"/api/staff/tasks/{REG}/registration")
     inner, request = records(stream)

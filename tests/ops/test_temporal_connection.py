@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -16,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 from loket import telemetry
 from loket.settings import Settings
 from tests.api.harness import running_api
-from tests.support import eventually
+from tests.support import PBG_FORM, eventually
 from worker import connect, connect_config
 
 
@@ -96,8 +97,15 @@ async def test_one_trace_from_the_api_to_the_workflow_and_its_activity(
         data_converter=pydantic_data_converter,
         interceptors=interceptors,
     )
+    caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
     async with running_api(client, db_dsn, task_queue) as api:
-        reg = (await api.submit())["registration_number"]
+        r = await api.http.post(
+            "/api/public/applications",
+            json={"permit_type": "PBG", "form": PBG_FORM},
+            headers={"traceparent": f"00-{caller_trace}-00f067aa0ba902b7-01"},
+        )
+        assert r.status_code == 201
+        reg = r.json()["registration_number"]
 
         async def spans() -> list[str]:
             provider.force_flush()
@@ -109,5 +117,19 @@ async def test_one_trace_from_the_api_to_the_workflow_and_its_activity(
     ran = next(
         s for s in exporter.get_finished_spans() if s.name == "RunActivity:record_transition"
     )
+    by_id = {s.context.span_id: s for s in exporter.get_finished_spans()}
+
+    def ancestors(span: ReadableSpan) -> list[str]:
+        names = []
+        while span.parent is not None and span.parent.span_id in by_id:
+            span = by_id[span.parent.span_id]
+            names.append(span.name)
+        return names
+
+    # One trace: the caller's request -> FastAPI's server span -> the workflow start ->
+    # the workflow -> the activity.
+    assert f"{started.context.trace_id:032x}" == caller_trace
     assert ran.context.trace_id == started.context.trace_id
+    assert "POST /api/public/applications" in ancestors(started)
+    assert "StartWorkflow:PBG" in ancestors(ran)
     assert started.attributes and started.attributes.get("temporalWorkflowID") == reg
