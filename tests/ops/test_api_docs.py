@@ -20,17 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 from loket import cli, services
 from loket.api.app import create_app
 from tests.api.harness import api_settings
+from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS  # Debian's chromium, its flags
 
-CHROMIUM = Path("/usr/bin/chromium")
-# The launch flags of tests/web/test_browser.py (Debian's chromium, never `playwright install`).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 REDOCLY_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
