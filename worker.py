@@ -157,14 +157,20 @@ async def run_worker(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
             }
             # The ops server outlives the worker: /readyz says not_polling while it drains.
             async with ops.ops_server(settings.ops_host, settings.ops_port, checks), worker:
-                gauges = asyncio.create_task(ops.refresh_gauges(pool, settings.gauges_refresh_s))
+                # The read-model gauges matter only where /metrics is served.
+                gauges = (
+                    asyncio.create_task(ops.refresh_gauges(pool, settings.gauges_refresh_s))
+                    if settings.ops_port
+                    else None
+                )
                 log.info("worker polling task queue %r", settings.temporal_task_queue)
                 try:
                     await stop.wait()
                 finally:
-                    gauges.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await gauges
+                    if gauges is not None:
+                        gauges.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await gauges
                 log.info(
                     "worker stopping: in-flight activities get %.0fs",
                     settings.worker_graceful_shutdown_s,

@@ -4,6 +4,8 @@ the domain series move through the ``observe_*`` functions the record activity c
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -12,9 +14,11 @@ from pathlib import Path
 
 import httpx
 import yaml
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from loket import metrics
+from loket.api import ops
 from loket.store import gauges
 from tests.ops.conftest import OpsStack
 from tests.support import eventually
@@ -153,28 +157,54 @@ async def test_domain_series_move_through_the_observe_functions(ops_stack: OpsSt
     assert delta("loket_upload_bytes_total") == 2048
 
 
-async def test_overdue_gauge_counts_open_steps_past_due_by_agency(ops_stack: OpsStack) -> None:
+async def test_the_workers_keep_the_overdue_gauge_current(ops_stack: OpsStack) -> None:
     api = ops_stack.api
-    await api.submit()
+    reg = (await api.submit())["registration_number"]
     pool = api.services.pool
 
-    async def overdue_in_a_year() -> dict[str, int]:
+    async def tasks() -> int:
         async with pool.acquire() as conn:
-            return await gauges.steps_overdue_by_agency(
-                conn, datetime.now(UTC) + timedelta(days=365)
+            n: int = await conn.fetchval(
+                "SELECT count(*) FROM tasks WHERE registration_number = $1", reg
             )
+            return n
 
-    counts = await eventually(overdue_in_a_year, lambda c: c == {"dpmptsp": 1})
+    await eventually(tasks, lambda n: n == 1)
+    now = datetime.now(UTC)
     async with pool.acquire() as conn:
-        assert await gauges.steps_overdue_by_agency(conn, datetime.now(UTC)) == {}
+        assert await gauges.steps_overdue_by_agency(conn, now) == {}
+        # The read model as it is once the deadline has passed (the clock cannot be moved
+        # on the dev server; the gauge reads only the row).
+        await conn.execute(
+            "UPDATE tasks SET due_at = $2 WHERE registration_number = $1",
+            reg,
+            now - timedelta(days=1),
+        )
+        assert await gauges.steps_overdue_by_agency(conn, now) == {"dpmptsp": 1}
         assert await gauges.outbox_backlog_by_kind(conn) == {}
-    metrics.set_steps_overdue(counts)
-    assert total(await scrape(ops_stack.api_ops), "loket_steps_overdue", agency="dpmptsp") == 1
-    metrics.set_steps_overdue({})  # nothing overdue any more: the agency's series reads 0
-    assert total(await scrape(ops_stack.api_ops), "loket_steps_overdue", agency="dpmptsp") == 0
-    metrics.set_outbox_backlog({"escalation": 3})
-    assert total(await scrape(ops_stack.api_ops), "loket_outbox_backlog", kind="escalation") == 3
+    refresher = asyncio.create_task(ops.refresh_gauges(pool, 0.05))  # what the worker runs
+    try:
+        await eventually(
+            lambda: scrape(ops_stack.api_ops),
+            lambda s: total(s, "loket_steps_overdue", agency="dpmptsp") == 1,
+        )
+    finally:
+        refresher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await refresher
+
+
+def test_gauges_read_zero_for_what_is_no_longer_reported() -> None:
+    def value(name: str, **labels: str) -> float | None:
+        return REGISTRY.get_sample_value(name, labels)
+
+    metrics.set_steps_overdue({"dlh": 2, "dpupr": 1})
+    metrics.set_steps_overdue({"dpupr": 3})
+    assert value("loket_steps_overdue", agency="dlh") == 0
+    assert value("loket_steps_overdue", agency="dpupr") == 3
+    metrics.set_outbox_backlog({"escalation": 4})
     metrics.set_outbox_backlog({})
+    assert value("loket_outbox_backlog", kind="escalation") == 0
 
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards" / "loket.json"
