@@ -53,6 +53,7 @@ OK = "ok"
 TIMEOUT = "timeout"
 UNREACHABLE = "unreachable"
 NOT_POLLING = "not_polling"
+STARTING = "starting"
 
 # A check answers None when healthy, else a short reason code (never a stack trace).
 Check = Callable[[], Awaitable[str | None]]
@@ -92,9 +93,6 @@ def temporal_check(client: Client, timeout_s: float) -> Check:
         return None if healthy else UNREACHABLE
 
     return check
-
-
-STARTING = "starting"
 
 
 def app_checks(app: FastAPI, timeout_s: float) -> dict[str, Check]:
