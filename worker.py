@@ -11,7 +11,7 @@ import importlib.util
 import logging
 import py_compile
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from activities.records import RecordActivities
 from loket import metrics, telemetry
 from loket.api import ops
 from loket.settings import Settings
+from loket.store import gauges
 from loket.store.db import create_pool
 from workflows.permit import PermitWorkflow
 
@@ -128,6 +129,20 @@ async def connect(settings: Settings) -> Client:
     )
 
 
+async def refresh_gauges(pool: asyncpg.Pool, every_s: float) -> None:
+    """Keep the read-model gauges current until cancelled."""
+    while True:
+        try:
+            async with pool.acquire() as conn:
+                metrics.set_steps_overdue(
+                    await gauges.steps_overdue_by_agency(conn, datetime.now(UTC))
+                )
+                metrics.set_outbox_backlog(await gauges.outbox_backlog_by_kind(conn))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("gauges not refreshed: %s", exc)
+        await asyncio.sleep(every_s)
+
+
 def polling_check(worker: Worker) -> ops.Check:
     async def check() -> str | None:
         return None if worker.is_running and not worker.is_shutdown else ops.NOT_POLLING
@@ -159,7 +174,7 @@ async def run_worker(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
             async with ops.ops_server(settings.ops_host, settings.ops_port, checks), worker:
                 # The read-model gauges matter only where /metrics is served.
                 gauges = (
-                    asyncio.create_task(ops.refresh_gauges(pool, settings.gauges_refresh_s))
+                    asyncio.create_task(refresh_gauges(pool, settings.gauges_refresh_s))
                     if settings.ops_port
                     else None
                 )

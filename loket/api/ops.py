@@ -11,7 +11,8 @@ on its own port (``LOKET_OPS_PORT``), beside the public API port:
 A separate port keeps metrics and readiness details off the public port (Prometheus and
 the container healthchecks reach it on the internal network). The public app keeps
 ``/healthz`` (readiness of the API, with the catalog's summary) through :data:`router`, and
-:func:`install` adds the HTTP metrics and the offline Swagger UI / ReDoc pages.
+:func:`install` adds the request telemetry (loket/telemetry.py) and the offline Swagger UI
+/ ReDoc pages. It reads no store: the worker (worker.py) refreshes the read-model gauges.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import logging
 import re
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -45,7 +46,6 @@ from temporalio.client import Client
 
 from loket import metrics, telemetry
 from loket.api.deps import ServicesDep
-from loket.store import gauges
 
 log = logging.getLogger(__name__)
 
@@ -194,20 +194,6 @@ async def ops_server(
         server.should_exit = True
         with contextlib.suppress(Exception):
             await task
-
-
-async def refresh_gauges(pool: asyncpg.Pool, every_s: float) -> None:
-    """Keep the read-model gauges current until cancelled."""
-    while True:
-        try:
-            async with pool.acquire() as conn:
-                metrics.set_steps_overdue(
-                    await gauges.steps_overdue_by_agency(conn, datetime.now(UTC))
-                )
-                metrics.set_outbox_backlog(await gauges.outbox_backlog_by_kind(conn))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("gauges not refreshed: %s", exc)
-        await asyncio.sleep(every_s)
 
 
 # --------------------------------------------------------------------------- public app

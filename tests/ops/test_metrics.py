@@ -18,10 +18,10 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from loket import metrics
-from loket.api import ops
 from loket.store import gauges
 from tests.ops.conftest import OpsStack
 from tests.support import eventually
+from worker import refresh_gauges
 
 DECIDE_ROUTE = "/api/staff/tasks/{registration_number}/{step_id}/decide"
 
@@ -182,7 +182,7 @@ async def test_the_workers_keep_the_overdue_gauge_current(ops_stack: OpsStack) -
         )
         assert await gauges.steps_overdue_by_agency(conn, now) == {"dpmptsp": 1}
         assert await gauges.outbox_backlog_by_kind(conn) == {}
-    refresher = asyncio.create_task(ops.refresh_gauges(pool, 0.05))  # what the worker runs
+    refresher = asyncio.create_task(refresh_gauges(pool, 0.05))  # what the worker runs
     try:
         await eventually(
             lambda: scrape(ops_stack.api_ops),
