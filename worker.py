@@ -6,23 +6,29 @@ Run it with ``loket worker`` (or ``python worker.py``); ``loket dev`` runs it in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import logging
 import py_compile
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 from temporalio.client import Client
+from temporalio.envconfig import ClientConfigProfile, ClientConnectConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import workflows.permit
 from activities.notify import NotifyActivities
 from activities.records import RecordActivities
+from loket import metrics, telemetry
+from loket.api import ops
 from loket.settings import Settings
+from loket.store import gauges
 from loket.store.db import create_pool
 from workflows.permit import PermitWorkflow
 
@@ -39,13 +45,16 @@ def ensure_workflow_bytecode() -> None:
     The sandbox imports ``workflows.permit`` afresh for every new workflow; without a
     ``.pyc`` (PYTHONDONTWRITEBYTECODE is common in containers and CI) that means compiling
     its source each time, measured at an eighth of the worker's CPU in an escalation
-    storm. A read-only install simply keeps doing that.
+    storm. An image compiles it at build time (Dockerfile: compileall) and runs on a
+    read-only file system: an up-to-date ``.pyc`` is left alone.
     """
     source = Path(workflows.permit.__file__)
+    cached = Path(importlib.util.cache_from_source(str(source)))
+    with contextlib.suppress(OSError):
+        if cached.stat().st_mtime >= source.stat().st_mtime:
+            return
     try:
-        py_compile.compile(
-            str(source), cfile=importlib.util.cache_from_source(str(source)), doraise=True
-        )
+        py_compile.compile(str(source), cfile=str(cached), doraise=True)
     except (OSError, py_compile.PyCompileError) as exc:
         log.warning("cannot cache bytecode of %s: %s", source, exc)
 
@@ -65,6 +74,7 @@ def build_worker(
     webhook_url: str = "",
     http: httpx.AsyncClient | None = None,
     extra_activities: Sequence[Callable[..., Any]] = (),
+    graceful_shutdown_s: float = 0.0,
 ) -> Worker:
     ensure_workflow_bytecode()
     records = RecordActivities(pool)
@@ -76,21 +86,73 @@ def build_worker(
         activities=[records.record_transition, notify.deliver_notification, *extra_activities],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=max_concurrent_activities,
+        # On shutdown, in-flight activities get this long before they are cancelled.
+        graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_s),
     )
+
+
+def connect_config(
+    settings: Settings, environ: dict[str, str] | None = None
+) -> ClientConnectConfig:
+    """Where and how to reach Temporal: the SDK's environment configuration (the profile
+    ``LOKET_TEMPORAL_PROFILE`` of TEMPORAL_CONFIG_FILE, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+    TEMPORAL_API_KEY, TEMPORAL_TLS_*), then LOKET_TEMPORAL_ADDRESS and _NAMESPACE when set,
+    else Loket's defaults (docs/operations.md)."""
+    profile = ClientConfigProfile.load(
+        profile=settings.temporal_profile or None, override_env_vars=environ
+    )
+    config = profile.to_client_connect_config()
+    explicit = settings.model_fields_set
+    if "temporal_address" in explicit or "target_host" not in config:
+        config["target_host"] = settings.temporal_address
+    if "temporal_namespace" in explicit or "namespace" not in config:
+        config["namespace"] = settings.temporal_namespace
+    return config
 
 
 async def connect(settings: Settings) -> Client:
     from temporalio.contrib.pydantic import pydantic_data_converter
 
+    from loket.services import free_port
+
+    bind = ""
+    if settings.ops_port:  # the SDK's metrics are served through the ops server's /metrics
+        bind = settings.sdk_metrics_bind or f"127.0.0.1:{free_port()}"
+    runtime = metrics.temporal_runtime(bind)
     return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
+        **connect_config(settings),
         data_converter=pydantic_data_converter,
+        interceptors=telemetry.client_interceptors(
+            settings.otlp_endpoint, settings.otel_service_name
+        ),
+        runtime=runtime,
     )
 
 
+async def refresh_gauges(pool: asyncpg.Pool, every_s: float) -> None:
+    """Keep the read-model gauges current until cancelled."""
+    while True:
+        try:
+            async with pool.acquire() as conn:
+                metrics.set_steps_overdue(
+                    await gauges.steps_overdue_by_agency(conn, datetime.now(UTC))
+                )
+                metrics.set_outbox_backlog(await gauges.outbox_backlog_by_kind(conn))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("gauges not refreshed: %s", exc)
+        await asyncio.sleep(every_s)
+
+
+def polling_check(worker: Worker) -> ops.Check:
+    async def check() -> str | None:
+        return None if worker.is_running and not worker.is_shutdown else ops.NOT_POLLING
+
+    return check
+
+
 async def run_worker(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
-    """Run until ``stop`` is set; then finish in-flight tasks and return."""
+    """Run until ``stop`` is set; then let in-flight activities finish (up to
+    ``worker_graceful_shutdown_s``) and return. Serves the ops endpoints on ``ops_port``."""
     client = await connect(settings)
     pool = await create_pool(dsn)
     try:
@@ -101,10 +163,33 @@ async def run_worker(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
                 settings.temporal_task_queue,
                 webhook_url=settings.webhook_url,
                 http=http,
+                graceful_shutdown_s=settings.worker_graceful_shutdown_s,
             )
-            async with worker:
+            checks = {
+                "postgresql": ops.postgres_check(pool, settings.ready_timeout_s),
+                "temporal": ops.temporal_check(client, settings.ready_timeout_s),
+                "worker": polling_check(worker),
+            }
+            # The ops server outlives the worker: /readyz says not_polling while it drains.
+            async with ops.ops_server(settings.ops_host, settings.ops_port, checks), worker:
+                # The read-model gauges matter only where /metrics is served.
+                gauges = (
+                    asyncio.create_task(refresh_gauges(pool, settings.gauges_refresh_s))
+                    if settings.ops_port
+                    else None
+                )
                 log.info("worker polling task queue %r", settings.temporal_task_queue)
-                await stop.wait()
+                try:
+                    await stop.wait()
+                finally:
+                    if gauges is not None:
+                        gauges.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await gauges
+                log.info(
+                    "worker stopping: in-flight activities get %.0fs",
+                    settings.worker_graceful_shutdown_s,
+                )
     finally:
         await pool.close()
 
@@ -112,15 +197,14 @@ async def run_worker(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
 def main() -> None:
     import signal
 
+    from loket import logs
     from loket.settings import get_settings
     from loket.store.migrate import migrate
 
     settings = get_settings()
+    logs.configure(settings.log_format, settings.log_level)
     if not settings.database_url:
         raise SystemExit("DATABASE_URL is not set; `loket dev` runs the embedded stack instead")
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
 
     async def _run() -> None:
         stop = asyncio.Event()

@@ -12,6 +12,11 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 
+from pydantic import ValidationError
+
+from loket import logs
+from loket.settings import get_settings
+
 # Modules that contribute sub-commands, in the order `loket --help` lists them.
 _COMMAND_MODULES = (
     "loket.route.cli",
@@ -35,10 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    try:
+        fmt, level = get_settings().log_format, get_settings().log_level
+    except ValidationError:  # the command that needs the settings reports it
+        fmt, level = "text", "INFO"
+    logs.configure(fmt, logging.DEBUG if args.verbose else level)
     func: Callable[[argparse.Namespace], int] = args.func
     return func(args)
 

@@ -94,6 +94,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     worker.set_defaults(func=_worker_command)
 
+    openapi = sub.add_parser(
+        "openapi",
+        help="print the API's OpenAPI document (JSON) without starting any server",
+    )
+    openapi.set_defaults(func=_openapi_command)
+
 
 def resolve(args: argparse.Namespace, settings: Settings) -> tuple[Settings, DevOptions]:
     """Settings and options of one ``loket dev`` run: flags override the environment."""
@@ -145,21 +151,41 @@ def _worker_command(args: argparse.Namespace) -> int:
 def _api_command(args: argparse.Namespace) -> int:
     """The API alone, as the production container runs it; migrations first (they take an
     advisory lock, so API and worker replicas may start together)."""
-    from loket.api.app import create_app
-    from loket.store.migrate import migrate
-
     settings = get_settings()
     if not settings.database_url:
         logger.error("DATABASE_URL is not set; `loket dev` runs the embedded stack instead")
         return 2
-    asyncio.run(migrate(settings.database_url))
-    config = uvicorn.Config(
-        create_app(settings, settings.database_url),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_config=None,
+    asyncio.run(_serve_api_alone(settings))
+    return 0
+
+
+async def _serve_api_alone(settings: Settings) -> None:
+    """Migrations, then the API on its port and the ops server (/livez /readyz /metrics)
+    on ``ops_port``; uvicorn owns SIGINT/SIGTERM and stops both."""
+    from loket.api import ops
+    from loket.api.app import create_app
+    from loket.store.migrate import migrate
+
+    await migrate(settings.database_url)
+    app = create_app(settings, settings.database_url)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_config=None)
     )
-    uvicorn.Server(config).run()
+    async with ops.ops_server(
+        settings.ops_host, settings.ops_port, ops.app_checks(app, settings.ready_timeout_s)
+    ):
+        await server.serve()
+
+
+def _openapi_command(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from loket.api.app import create_app
+
+    # The document is built from the routes alone: no lifespan, no database, no Temporal.
+    app = create_app(Settings(env="test"), "")
+    sys.stdout.write(json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n")
     return 0
 
 

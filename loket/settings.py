@@ -52,6 +52,33 @@ class Settings(BaseSettings):
             raise ValueError("LOKET_SECRET_KEY must be set to a real secret in production")
         return self
 
+    # --- operations: telemetry, health ---------------------------------------------------
+    # (docs/operations.md). The ops server of each process (`loket api`, `loket worker`,
+    # `loket dev`) answers /livez, /readyz and /metrics; port 0 turns it off.
+    ops_host: str = "127.0.0.1"
+    ops_port: int = 0
+    # Loopback address of the Temporal SDK's Prometheus exporter, appended to /metrics;
+    # empty: a free loopback port when the ops server is on. Not meant to be scraped directly.
+    sdk_metrics_bind: str = ""
+    # Seconds each readiness probe (PostgreSQL, Temporal) may take before it counts as down.
+    ready_timeout_s: float = 2.0
+    # Seconds between refreshes of the gauges read from the store (steps overdue, outbox).
+    gauges_refresh_s: float = 30.0
+    # A stopping worker lets in-flight activities finish this long, then cancels them; keep
+    # it below the container's stop grace period.
+    worker_graceful_shutdown_s: float = 20.0
+    # Logs: "json" (one object a line) or "text"; level name.
+    log_format: Literal["json", "text"] = "text"
+    log_level: str = "INFO"
+    # OpenTelemetry traces go to this OTLP/HTTP endpoint (e.g. http://collector:4318); empty: off.
+    otlp_endpoint: str = ""
+    otel_service_name: str = "loket"
+    # Temporal connection through the SDK's environment configuration (temporalio.envconfig):
+    # the profile of TEMPORAL_CONFIG_FILE (TOML) and TEMPORAL_* variables (address,
+    # namespace, API key, TLS client certificate). LOKET_TEMPORAL_ADDRESS and
+    # LOKET_TEMPORAL_NAMESPACE still win when set.
+    temporal_profile: str = ""
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

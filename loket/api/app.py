@@ -16,12 +16,11 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
-from loket.api import auth, monitoring, public, staff, supervisor
-from loket.api.deps import ApiError, Services, ServicesDep, error_body
+from loket.api import auth, monitoring, ops, public, staff, supervisor
+from loket.api.deps import ApiError, Services, error_body
 from loket.calendar_data import covered_years, load_calendar
 from loket.route.form import FormError
 from loket.route.loader import load_catalog
@@ -32,12 +31,6 @@ from loket.web import install as install_web
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "internal error; it has been logged"
-
-
-class Health(BaseModel):
-    status: str
-    permit_types: int
-    calendar_version: str
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -122,6 +115,10 @@ def create_app(settings: Settings, dsn: str, *, client: Client | None = None) ->
         summary="Permit routing across the counters of a public service mall (MPP)",
         version="0.1.0",
         lifespan=lifespan,
+        # Served by loket/api/ops.py from packaged files: /docs works without internet.
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=ops.operation_id,
     )
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(FormError, _form_error)
@@ -129,16 +126,7 @@ def create_app(settings: Settings, dsn: str, *, client: Client | None = None) ->
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness: the database answers")
-    async def healthz(services: ServicesDep) -> Health:
-        async with services.pool.acquire() as conn:
-            await conn.fetchval("SELECT 1")
-        return Health(
-            status="ok",
-            permit_types=len(services.catalog.permits),
-            calendar_version=services.calendar.version,
-        )
-
+    ops.install(app)  # /healthz (readiness), HTTP metrics, offline /docs and /redoc
     app.include_router(public.router)
     app.include_router(auth.router)
     app.include_router(staff.router)

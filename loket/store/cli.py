@@ -1,4 +1,5 @@
-"""``loket users add|list`` and ``loket migrate``: accounts and the database schema.
+"""``loket users add|list|deactivate|reset-password|set-counters`` and ``loket migrate``:
+accounts and the database schema.
 
 The database is ``DATABASE_URL``, or, when that is empty, the embedded PostgreSQL under the
 data folder (the one ``loket dev`` runs; both may use it at the same time). Passwords are
@@ -22,18 +23,31 @@ import asyncpg
 from loket.route.loader import DefinitionErrors, load_agencies
 from loket.settings import Settings, get_settings
 from loket.store.migrate import migrate
-from loket.store.users import USER_ROLES, UserError, create_user, list_users
+from loket.store.users import (
+    USER_ROLES,
+    User,
+    UserError,
+    create_user,
+    deactivate_user,
+    list_users,
+    reset_password,
+    set_counters,
+)
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+# Exit codes of every `loket users` command: 0 done, 1 refused (unknown user or counter,
+# password policy...: the reason on stderr), 2 a usage error (argparse).
 EXIT_OK = 0
 EXIT_FAILED = 1
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    users = sub.add_parser("users", help="staff accounts: add, list")
+    users = sub.add_parser(
+        "users", help="staff accounts: add, list, deactivate, reset-password, set-counters"
+    )
     commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
 
     add = commands.add_parser(
@@ -60,7 +74,43 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     add.set_defaults(func=_add_command)
 
     listing = commands.add_parser("list", help="list users with role, agency and counters")
+    listing.add_argument("--role", choices=USER_ROLES, help="only this role")
+    listing.add_argument("--agency", help="only users of this agency")
+    listing.add_argument("--counter", metavar="AGENCY/COUNTER", help="only users serving it")
+    state = listing.add_mutually_exclusive_group()
+    state.add_argument("--active", action="store_true", help="only active users")
+    state.add_argument("--inactive", action="store_true", help="only deactivated users")
     listing.set_defaults(func=_list_command)
+
+    deactivate = commands.add_parser(
+        "deactivate", help="stop a user from signing in and end their sessions"
+    )
+    deactivate.add_argument("username")
+    deactivate.set_defaults(func=_deactivate_command)
+
+    reset = commands.add_parser(
+        "reset-password",
+        help="set a new password (stdin with --password-stdin, else asked); sessions end",
+    )
+    reset.add_argument("username")
+    reset.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    reset.set_defaults(func=_reset_command)
+
+    counters = commands.add_parser(
+        "set-counters", help="replace the counters a user serves (checked against the catalog)"
+    )
+    counters.add_argument("username")
+    counters.add_argument(
+        "--counter",
+        action="append",
+        default=[],
+        dest="counters",
+        metavar="AGENCY/COUNTER",
+        help="a counter the user serves (repeat for several; none for admins and inspectors)",
+    )
+    counters.set_defaults(func=_set_counters_command)
 
     mig = sub.add_parser("migrate", help="apply pending database migrations")
     mig.set_defaults(func=_migrate_command)
@@ -130,12 +180,22 @@ def _add_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _wanted(args: argparse.Namespace, user: User) -> bool:
+    return (
+        (args.role is None or user.role == args.role)
+        and (args.agency is None or user.agency == args.agency)
+        and (args.counter is None or args.counter in user.counters)
+        and not (args.active and not user.active)
+        and not (args.inactive and user.active)
+    )
+
+
 def _list_command(args: argparse.Namespace) -> int:
     async def fetch(dsn: str) -> list[str]:
         await migrate(dsn)
         conn = await asyncpg.connect(dsn)
         try:
-            found = await list_users(conn)
+            found = [u for u in await list_users(conn) if _wanted(args, u)]
         finally:
             await conn.close()
         return [
@@ -149,6 +209,60 @@ def _list_command(args: argparse.Namespace) -> int:
     for line in lines:
         sys.stdout.write(line + "\n")
     return EXIT_OK
+
+
+def _describe(user: User) -> str:
+    state = "active" if user.active else "inactive"
+    return f"{user.username} ({user.role}, {user.agency or '-'}, {', '.join(user.counters) or 'no counters'}, {state})"
+
+
+def _on_user(command: str, work: Callable[[asyncpg.Connection], Awaitable[User]], done: str) -> int:
+    """Run ``work`` on one connection; print ``done user`` or the refusal; the exit code."""
+
+    async def run(dsn: str) -> User:
+        await migrate(dsn)
+        conn = await asyncpg.connect(dsn)
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    try:
+        user = _run(run)
+    except UserError as exc:
+        sys.stderr.write(f"loket users {command}: {exc}\n")
+        return EXIT_FAILED
+    sys.stdout.write(f"{done} {_describe(user)}\n")
+    return EXIT_OK
+
+
+def _deactivate_command(args: argparse.Namespace) -> int:
+    return _on_user("deactivate", lambda conn: deactivate_user(conn, args.username), "deactivated")
+
+
+def _reset_command(args: argparse.Namespace) -> int:
+    try:
+        password = read_password(args.password_stdin)
+    except UserError as exc:
+        sys.stderr.write(f"loket users reset-password: {exc}\n")
+        return EXIT_FAILED
+    return _on_user(
+        "reset-password",
+        lambda conn: reset_password(conn, args.username, password),
+        "password reset for",
+    )
+
+
+def _set_counters_command(args: argparse.Namespace) -> int:
+    agencies, errors = load_agencies(get_settings().definitions_dir)
+    if agencies is None:
+        sys.stderr.write(f"loket users set-counters: {DefinitionErrors(errors)}\n")
+        return EXIT_FAILED
+    return _on_user(
+        "set-counters",
+        lambda conn: set_counters(conn, agencies, args.username, args.counters),
+        "counters set for",
+    )
 
 
 def _migrate_command(args: argparse.Namespace) -> int:

@@ -280,3 +280,63 @@ async def resolve_token(conn: Conn, token: str, *, now: datetime) -> User | None
 async def revoke_token(conn: Conn, token: str) -> bool:
     status = await conn.execute("DELETE FROM api_tokens WHERE token_hash = $1", token_hash(token))
     return status.endswith(" 1")
+
+
+# --- account administration (`loket users deactivate|reset-password|set-counters`) --------
+
+
+async def _require(conn: Conn, username: str) -> asyncpg.Record:
+    row = await conn.fetchrow("SELECT * FROM users WHERE username = $1", username)
+    if row is None:
+        raise UserError(f"no user '{username}'")
+    return row
+
+
+async def _end_sessions(conn: Conn, user_id: int) -> None:
+    """Every bearer token and page session of the user stops working now."""
+    await conn.execute("DELETE FROM api_tokens WHERE user_id = $1", user_id)
+    await conn.execute("DELETE FROM web_sessions WHERE user_id = $1", user_id)
+
+
+async def deactivate_user(conn: Conn, username: str) -> User:
+    """The user can no longer sign in, and their open sessions end (tasks stay assigned:
+    a supervisor reassigns them)."""
+    async with conn.transaction():
+        row = await _require(conn, username)
+        await conn.execute("UPDATE users SET active = false WHERE id = $1", row["id"])
+        await _end_sessions(conn, row["id"])
+    log.info("user %s deactivated; sessions ended", username)
+    user = await get_user(conn, username)
+    assert user is not None
+    return user
+
+
+async def reset_password(
+    conn: Conn, username: str, password: str, *, rounds: int = BCRYPT_ROUNDS
+) -> User:
+    """A new password; sessions signed in with the old one end."""
+    row = await _require(conn, username)
+    password_hash = await asyncio.to_thread(hash_password, password, rounds)
+    async with conn.transaction():
+        await conn.execute(
+            "UPDATE users SET password_hash = $2 WHERE id = $1", row["id"], password_hash
+        )
+        await _end_sessions(conn, row["id"])
+    log.info("password of %s reset; sessions ended", username)
+    return _user(row, await _counters_of(conn, row["id"]))
+
+
+async def set_counters(
+    conn: Conn, agencies: AgencyCatalog, username: str, counters: Sequence[str]
+) -> User:
+    """Replace the counters a user serves, checked against the catalog and their role."""
+    row = await _require(conn, username)
+    _, keys = check_assignment(agencies, row["role"], row["agency"], counters)
+    async with conn.transaction():
+        await conn.execute("DELETE FROM user_counters WHERE user_id = $1", row["id"])
+        await conn.executemany(
+            "INSERT INTO user_counters (user_id, agency, counter) VALUES ($1, $2, $3)",
+            [(row["id"], *key.split("/", 1)) for key in keys],
+        )
+    log.info("counters of %s set to %s", username, ", ".join(keys) or "none")
+    return _user(row, keys)
