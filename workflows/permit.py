@@ -27,10 +27,10 @@ with workflow.unsafe.imports_passed_through():
     from loket.calendar import Pause, WorkDuration, calendar_for
     from loket.escalation import rule_instant, rules_for
     from loket.fees import FeeAssessment, assess
+    from loket.refusal import RefusalCode, Refused
     from loket.route.form import FormError, merge_corrections
     from loket.route.model import TaskStep
     from loket.route.standard import service_duration
-    from loket.refusal import RefusalCode, Refused
     from loket.route.stepper import RouteEvent, RouteState, Stepper, Transition
     from workflows.messages import (
         SYSTEM,
@@ -480,7 +480,7 @@ class PermitWorkflow:
             raise refuse(RefusalCode.NOT_YOUR_COUNTER, step_id=request.step_id)
         try:
             WorkDuration.parse(request.extra)
-        except ValueError as exc:
+        except ValueError:
             raise refuse(RefusalCode.INVALID_DURATION, extra=request.extra) from None
         return clock
 

@@ -102,7 +102,9 @@ async def test_fee_preview_uses_the_billing_formula(api: Api) -> None:
 
 async def test_submit_names_the_bad_field(api: Api) -> None:
     bad: dict[str, Any] = {**PBG_FORM, "building_area_m2": -5}
-    r = await api.http.post("/api/public/applications", json={"permit_type": "PBG", "form": bad}, headers=idempotent())
+    r = await api.http.post(
+        "/api/public/applications", json={"permit_type": "PBG", "form": bad}, headers=idempotent()
+    )
     assert r.status_code == 422
     body = r.json()
     assert body["code"] == "invalid_form" and body["params"]["fields"] == ["building_area_m2"]
@@ -110,13 +112,19 @@ async def test_submit_names_the_bad_field(api: Api) -> None:
     assert body["errors"][0]["code"] == "out_of_range"
 
     extra = {**PBG_FORM, "bribe": 1}
-    r = await api.http.post("/api/public/applications", json={"permit_type": "PBG", "form": extra}, headers=idempotent())
+    r = await api.http.post(
+        "/api/public/applications", json={"permit_type": "PBG", "form": extra}, headers=idempotent()
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "bribe"
 
-    r = await api.http.post("/api/public/applications", json={"permit_type": "XYZ", "form": {}}, headers=idempotent())
+    r = await api.http.post(
+        "/api/public/applications", json={"permit_type": "XYZ", "form": {}}, headers=idempotent()
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "permit_type"
 
-    r = await api.http.post("/api/public/applications", json={"form": PBG_FORM}, headers=idempotent())
+    r = await api.http.post(
+        "/api/public/applications", json={"form": PBG_FORM}, headers=idempotent()
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "permit_type"
 
     async with api.services.pool.acquire() as conn:
