@@ -37,6 +37,10 @@ _DB_FAULTS: tuple[type[Exception], ...] = (
     asyncpg.CrashShutdownError,
     asyncpg.ConnectionDoesNotExistError,
     asyncpg.InterfaceError,  # "pool is closed", "connection is closed"
+    # What a new connection meets when the database is closed, gone or refuses us.
+    asyncpg.ObjectNotInPrerequisiteStateError,  # "not currently accepting connections"
+    asyncpg.InvalidCatalogNameError,
+    asyncpg.InvalidAuthorizationSpecificationError,
 )
 
 
