@@ -84,7 +84,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         for e in exc.errors()
     ]
     code = "invalid_request"
-    if any(e["field"] == "idempotency-key" and e["code"] == "missing" for e in errors):
+    if any(e["field"].lower() == "idempotency-key" and e["code"] == "missing" for e in errors):
         code = "idempotency_key_missing"
     fields = sorted({e["field"] for e in errors})
     return _answer(request, Invalid(code, errors=errors, fields=fields))

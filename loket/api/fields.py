@@ -16,6 +16,7 @@ from loket.route.form import FormError
 # pydantic error types -> the few codes clients need to tell apart
 _TYPES = {
     "missing": "missing",
+    "string_unicode": "invalid_text",
     "extra_forbidden": "unknown_field",
     "string_too_long": "too_long",
     "string_too_short": "too_short",

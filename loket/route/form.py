@@ -77,6 +77,7 @@ def _form_model(permit: PermitType) -> type[BaseModel]:
 
 _CODES = {
     "missing": "missing",
+    "string_unicode": "invalid_text",
     "extra_forbidden": "unknown_field",
     "string_too_long": "too_long",
     "string_too_short": "too_short",
