@@ -55,9 +55,12 @@ def _request_models() -> dict[str, type[BaseModel]]:
         annotation = body.field_info.annotation
         # FastAPI's own model of the OAuth2 sign-in form: checked by the sign-in itself
         # (tests/api/test_bad_input.py).
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            if not annotation.__name__.startswith("Body_"):
-                found[annotation.__name__] = annotation
+        if (
+            isinstance(annotation, type)
+            and issubclass(annotation, BaseModel)
+            and not annotation.__name__.startswith("Body_")
+        ):
+            found[annotation.__name__] = annotation
     return found
 
 
