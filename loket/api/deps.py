@@ -166,6 +166,13 @@ async def get_current_user(services: ServicesDep, token: BearerToken) -> User:
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+def _action_of(request: Request) -> str:
+    """The operation asked for, named as the other log entries are (post_claim -> claim)."""
+    endpoint = request.scope.get("endpoint")
+    name = getattr(endpoint, "__name__", "") or request.url.path
+    return name.removeprefix("post_").removeprefix("get_")
+
+
 class RequireRole:
     """Dependency: the signed-in user, if their role is one of ``roles`` (else 403, logged)."""
 
@@ -176,7 +183,7 @@ class RequireRole:
         if user.role not in self.roles:
             await log_refused(
                 services,
-                action=f"{request.method} {request.scope.get('route_path', request.url.path)}",
+                action=_action_of(request),
                 code=RefusalCode.WRONG_ROLE.value,
                 user=user,
                 registration_number=request.path_params.get("registration_number"),
