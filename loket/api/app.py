@@ -95,6 +95,11 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's "error parsing the body" (a body that is not what its content type
+        # says): a bad request field like any other, answered as the documented 422.
+        errors = [{"field": "body", "code": "invalid", "message": str(exc.detail)}]
+        return _answer(request, Invalid("invalid_request", errors=errors, fields=["body"]))
     error = ApiError(
         _HTTP_CODES.get(exc.status_code, "http_error"),
         headers=dict(exc.headers) if exc.headers else None,
