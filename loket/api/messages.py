@@ -57,6 +57,9 @@ ENGLISH: dict[str, str] = {
     "update_failed": "the change could not be made; it has been logged",
     "conflict": "the change conflicts with the application's state",
     "internal_error": "internal error; it has been logged",
+    "http_error": "the request cannot be answered",
+    "bad_request": "the request cannot be answered",
+    "service_unavailable": "the service is unavailable; retry in a moment",
 }
 
 INDONESIAN: dict[str, str] = {
@@ -103,6 +106,9 @@ INDONESIAN: dict[str, str] = {
     "update_failed": "perubahan tidak dapat dilakukan; sudah dicatat",
     "conflict": "perubahan bertentangan dengan keadaan permohonan",
     "internal_error": "kesalahan internal; sudah dicatat",
+    "http_error": "permintaan tidak dapat dijawab",
+    "bad_request": "permintaan tidak dapat dijawab",
+    "service_unavailable": "layanan tidak tersedia; coba lagi sebentar lagi",
 }
 
 CATALOGS = {"en": ENGLISH, "id": INDONESIAN}

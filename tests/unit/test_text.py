@@ -117,3 +117,11 @@ def test_every_text_field_refuses_bad_text_naming_itself(
         "string_too_long",
         "too_long",
     )
+
+
+def test_every_code_has_words_in_both_languages() -> None:
+    from loket.api.messages import ENGLISH, INDONESIAN
+    from loket.refusal import RefusalCode
+
+    assert set(ENGLISH) == set(INDONESIAN)
+    assert {c.value for c in RefusalCode} <= set(ENGLISH)
