@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     # An Update that has not answered within this bound answers 503 update_pending; a retry
     # with the same Idempotency-Key attaches to the same Update.
     update_timeout_s: float = Field(default=15.0, gt=0)
+    # Waiting longer than this for a database connection answers 503 database_unavailable.
+    db_acquire_timeout_s: float = Field(default=5.0, gt=0)
     # Request bodies are refused before parsing beyond these (413 / 422 body_too_complex).
     max_body_bytes: int = Field(default=256 * 1024, ge=1024)
     max_json_keys: int = Field(default=2000, ge=10)

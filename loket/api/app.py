@@ -169,7 +169,7 @@ def create_app(settings: Settings, dsn: str, *, client: Client | None = None) ->
         responses={503: ERROR_RESPONSES[503]},
     )
     async def healthz(services: ServicesDep) -> Health:
-        async with services.pool.acquire() as conn:
+        async with services.acquire() as conn:
             await conn.fetchval("SELECT 1")
         return Health(
             status="ok",

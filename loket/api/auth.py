@@ -84,7 +84,7 @@ async def authenticate(services: Services, username: str, password: str) -> User
     and logged. Shared by the API's token endpoint and the sign-in page."""
     check_credentials_text(username, password)
     await brakes.check_signin(services, username)
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         user = await users.authenticate(conn, username, password)
     if user is None:
         log.info("sign-in refused for %r", username)
@@ -96,7 +96,7 @@ async def authenticate(services: Services, username: str, password: str) -> User
 
 async def sign_in(services: Services, username: str, password: str) -> TokenOut:
     user = await authenticate(services, username, password)
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         issued = await users.issue_token(conn, user, now=utcnow(), ttl=services.token_ttl)
     log.info("user %s signed in", user.username)
     return TokenOut(access_token=issued.token, expires_at=issued.expires_at)
@@ -135,7 +135,7 @@ async def post_token(
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke this token")
 async def post_logout(services: ServicesDep, user: CurrentUser, token: BearerToken) -> None:
     assert token is not None  # CurrentUser resolved it
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         await users.revoke_token(conn, token)
     log.info("user %s signed out", user.username)
 

@@ -41,7 +41,7 @@ async def check_tracking(services: Services, action: str, registration_number: s
     """Before an access code is checked: the address's budget, and the file's."""
     s = services.settings
     now = utcnow()
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         by_ip = await ratelimit.hit(
             conn, f"track:ip:{_ip()}", limit=s.track_per_ip, window_s=s.rate_window_s, now=now
         )
@@ -68,7 +68,7 @@ async def check_tracking(services: Services, action: str, registration_number: s
 
 async def wrong_access_code(services: Services, action: str, registration_number: str) -> None:
     s = services.settings
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         await ratelimit.hit(
             conn,
             f"track:reg:{registration_number}",
@@ -84,7 +84,7 @@ async def wrong_access_code(services: Services, action: str, registration_number
 async def check_signin(services: Services, username: str) -> None:
     s = services.settings
     now = utcnow()
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         by_ip = await ratelimit.hit(
             conn, f"signin:ip:{_ip()}", limit=s.signin_per_ip, window_s=s.rate_window_s, now=now
         )
@@ -105,7 +105,7 @@ async def check_signin(services: Services, username: str) -> None:
 
 async def signin_failed(services: Services, username: str) -> None:
     s = services.settings
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         lockout = await ratelimit.signin_failed(
             conn,
             username,
@@ -122,5 +122,5 @@ async def signin_failed(services: Services, username: str) -> None:
 
 
 async def signin_succeeded(services: Services, username: str) -> None:
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         await ratelimit.signin_succeeded(conn, username)

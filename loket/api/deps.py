@@ -86,6 +86,11 @@ class Services:
     def token_ttl(self) -> timedelta:
         return timedelta(hours=self.settings.token_ttl_hours)
 
+    def acquire(self) -> asyncpg.pool.PoolAcquireContext:
+        """A connection from the pool, waiting at most ``db_acquire_timeout_s``: a pool
+        exhausted or a database that does not answer is a 503, not a request that hangs."""
+        return self.pool.acquire(timeout=self.settings.db_acquire_timeout_s)
+
     def permit(self, permit_id: str) -> PermitType:
         permit = self.catalog.permits.get(permit_id)
         if permit is None:
@@ -114,7 +119,7 @@ async def log_refused(
     """Record a refused attempt. Never fails the answer: a log that cannot be written is
     reported in the server's log instead."""
     try:
-        async with services.pool.acquire() as conn:
+        async with services.acquire() as conn:
             await security.record(
                 conn,
                 at=utcnow(),
@@ -143,7 +148,7 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 async def get_db(services: ServicesDep) -> AsyncIterator[Conn]:
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         yield conn
 
 
@@ -156,7 +161,7 @@ BearerToken = Annotated[str | None, Depends(oauth2_scheme)]
 async def get_current_user(services: ServicesDep, token: BearerToken) -> User:
     if not token or len(token) > 200:
         raise Unauthorized()
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         user = await users.resolve_token(conn, token, now=utcnow())
     if user is None:
         raise Unauthorized()

@@ -60,7 +60,7 @@ SupervisorUser = Annotated[User, Depends(RequireRole("supervisor"))]
 
 
 async def stalled_steps(services: Services, now: datetime) -> list[dict[str, Any]]:
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         rows = await monitoring.open_steps_needing_attention(conn, now)
         calendars: dict[str, WorkCalendar] = {}
         for version in {r["calendar_version"] for r in rows}:
@@ -87,7 +87,7 @@ async def get_sla(
 ) -> dict[str, Any]:
     end = end or utcnow()
     start = start or end - timedelta(days=30)
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         rows = await monitoring.sla_compliance(conn, start, end, permit_type)
     return {"start": start, "end": end, "permit_type": permit_type, "steps": rows}
 
@@ -96,7 +96,7 @@ async def get_sla(
 async def get_escalations(
     services: ServicesDep, user: AuditReader, registration_number: RegistrationNumber
 ) -> list[dict[str, Any]]:
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         return await monitoring.escalation_history(conn, registration_number)
 
 
@@ -171,7 +171,7 @@ async def extend_deadline(
 async def recompute_deadlines(
     services: Services, user: User, registration_number: str, body: RecomputeIn, *, key: str
 ) -> ApplicationView:
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         if await queries.application(conn, registration_number) is None:
             raise application_not_found(registration_number)
         await monitoring.remember_calendar(conn, services.calendar)

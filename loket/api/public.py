@@ -129,7 +129,7 @@ async def _check_access(
 ) -> None:
     """The brakes first, then the code; a wrong code answers like an unknown number."""
     await brakes.check_tracking(services, action, registration_number)
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         stored = await queries.access_code_hash(conn, registration_number)
     if not access_code_matches(code, stored):
         await brakes.wrong_access_code(services, action, registration_number)
@@ -137,7 +137,7 @@ async def _check_access(
 
 
 async def _tracking(services: Services, registration_number: str) -> queries.Tracking:
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         view = await queries.tracking(conn, services.catalog, registration_number)
     if view is None:
         raise _no_such_application()
@@ -160,7 +160,7 @@ async def resubmit(
 ) -> queries.Tracking:
     """The applicant sends the corrections asked for; the returned steps reopen."""
     await _check_access(services, "resubmit", registration_number, code)
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         app = await queries.application(conn, registration_number)
     if app is None:
         raise _no_such_application()

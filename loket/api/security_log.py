@@ -23,12 +23,12 @@ Username = Annotated[str, Path(pattern=USERNAME_PATTERN, max_length=63)]
 async def application_security_log(
     services: Services, registration_number: str
 ) -> list[SecurityEvent]:
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         return await security.of_application(conn, registration_number)
 
 
 async def user_security_log(services: Services, username: str) -> list[SecurityEvent]:
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         return await security.of_user(conn, username)
 
 

@@ -112,7 +112,7 @@ def may_read(user: User, agency: str, counter: str) -> bool:
 async def user_inbox(services: Services, user: User) -> list[queries.InboxRow]:
     """Open and returned tasks of the user's counters (a supervisor's: the whole agency)."""
     agencies = [user.agency] if user.role == "supervisor" and user.agency else []
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         return await queries.inbox(conn, counters=user.counters, agencies=agencies)
 
 
@@ -127,7 +127,7 @@ async def task_and_application(
 ) -> tuple[queries.TaskRow, queries.ApplicationRow]:
     """The task and its application if ``user`` may read it (``works``: work it, i.e. serves
     its counter); otherwise the one 404 for "not there" and "not yours", logged."""
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         task = await queries.task(conn, registration_number, step_id)
         app = await queries.application(conn, registration_number)
     if task is None or app is None:
@@ -159,7 +159,7 @@ async def task_detail(
     services: Services, user: User, registration_number: str, step_id: str
 ) -> TaskDetail:
     task, app = await task_and_application(services, user, registration_number, step_id)
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         history = await queries.audit_trail(conn, registration_number)
     permit = services.catalog.permits.get(app.permit_type)
     step = queries.task_step(permit, step_id)
@@ -244,7 +244,7 @@ async def decide_task(
 async def cancel_application(
     services: Services, user: User, registration_number: str, reason: str, *, key: str
 ) -> ApplicationView:
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         app = await queries.application(conn, registration_number)
     if app is None:
         raise application_not_found(registration_number)
@@ -262,7 +262,7 @@ async def cancel_application(
 
 
 async def application_audit(services: Services, registration_number: str) -> AuditOut:
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         if await queries.application(conn, registration_number) is None:
             raise application_not_found(registration_number)
         events = await queries.audit_trail(conn, registration_number)

@@ -82,7 +82,7 @@ class ReassignBody(BaseModel):
 
 async def agency_members(services: Services, agency: str) -> list[User]:
     """Active staff and supervisors of ``agency``: the people a task may go to."""
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         everyone = await users.list_users(conn)
     return [
         u for u in everyone if u.active and u.agency == agency and u.role in ("staff", "supervisor")
@@ -129,7 +129,7 @@ async def reassign_task(
     )
     target = None
     if to:
-        async with services.pool.acquire() as conn:
+        async with services.acquire() as conn:
             target = await users.get_user(conn, to)
         if target is None or not target.active:
             raise Invalid(

@@ -78,7 +78,7 @@ async def sla(
     if permit_type and not re.match(PERMIT_PATTERN, permit_type):
         permit_type = ""
     end = utcnow()
-    async with page.services.pool.acquire() as conn:
+    async with page.services.acquire() as conn:
         rows = await monitoring_store.sla_compliance(
             conn, end - timedelta(days=days), end, permit_type or None
         )
@@ -134,7 +134,7 @@ async def _application_page(
     flash: str = "",
 ) -> Response:
     audit = await staff.application_audit(page.services, registration_number)
-    async with page.services.pool.acquire() as conn:
+    async with page.services.acquire() as conn:
         app = await queries.application(conn, registration_number)
         tasks = await queries.tasks_of(conn, registration_number)
         escalations = await monitoring_store.escalation_history(conn, registration_number)

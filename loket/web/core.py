@@ -186,7 +186,7 @@ async def get_page(request: Request) -> Page:
     session = request.cookies.get(SESSION_COOKIE)
     user = None
     if session:
-        async with services.pool.acquire() as conn:
+        async with services.acquire() as conn:
             user = await session_user(conn, session, now=utcnow())
     pending: dict[str, tuple[str, int | None]] = {}
     if user is not None and session is not None:

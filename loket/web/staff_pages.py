@@ -105,7 +105,7 @@ async def login(page: PageDep, form: CheckedForm) -> Response:
             if name != "WWW-Authenticate":
                 response.headers[name] = value
         return response
-    async with page.services.pool.acquire() as conn:
+    async with page.services.acquire() as conn:
         token = await create_session(conn, user, now=utcnow(), ttl=page.services.token_ttl)
     log.info("user %s signed in on the web", user.username)
     # A new session (and with it a new CSRF token) at every sign-in: no session fixation.
@@ -116,7 +116,7 @@ async def login(page: PageDep, form: CheckedForm) -> Response:
 @router.post("/logout")
 async def logout(page: SignedInPage, form: CheckedForm) -> Response:
     if page.session_token:
-        async with page.services.pool.acquire() as conn:
+        async with page.services.acquire() as conn:
             await end_session(conn, page.session_token)
     page.cookie(SESSION_COOKIE, "")
     return page.redirect("/")

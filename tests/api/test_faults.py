@@ -223,3 +223,16 @@ async def test_no_store_everywhere_but_static_and_hsts_only_over_https(
     async with running_api(temporal_ts_env.client, db_dsn, task_queue) as api:
         r = await api.http.get("/api/public/permits", headers={"x-forwarded-proto": "https"})
         assert "strict-transport-security" not in r.headers
+
+
+async def test_an_exhausted_pool_answers_503_instead_of_hanging(api: Api) -> None:
+    api.services.settings.db_acquire_timeout_s = 0.2
+    pool = api.services.pool
+    held = [await pool.acquire() for _ in range(pool.get_max_size())]
+    try:
+        r = await api.http.get("/healthz")
+        assert r.status_code == 503 and r.json()["code"] == "database_unavailable"
+    finally:
+        for conn in held:
+            await pool.release(conn)
+    assert (await api.http.get("/healthz")).status_code == 200
