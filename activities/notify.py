@@ -14,6 +14,7 @@ import httpx
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from loket import metrics
 from loket.store.outbox import mark_attempt, pending
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,11 @@ class NotifyActivities:
             )
         except httpx.HTTPError as exc:
             await mark_attempt(self._pool, key, f"{type(exc).__name__}: {exc}")
+            metrics.observe_delivery_failure("webhook")
             raise ApplicationError(f"webhook unreachable: {exc}") from exc
         if response.status_code >= 300:
             await mark_attempt(self._pool, key, f"HTTP {response.status_code}")
+            metrics.observe_delivery_failure("webhook")
             raise ApplicationError(f"webhook answered HTTP {response.status_code}")
         await mark_attempt(self._pool, key, None)
         log.info("delivered %s to %s", key, self._url)

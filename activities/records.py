@@ -15,6 +15,7 @@ from asyncpg.exceptions import _base as asyncpg_base
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from loket import metrics
 from loket.case.messages import RecordBatch
 from loket.store.records import apply_batch
 
@@ -54,7 +55,9 @@ class RecordActivities:
             raise ApplicationError(
                 f"{type(exc).__name__}: {exc}", type=STORE_REFUSED, non_retryable=True
             ) from exc
-        if not written:
+        if written:
+            metrics.observe_batch(batch)  # once per batch: a retried one wrote nothing
+        else:
             log.info(
                 "batch for %s up to seq %s was already written",
                 reg,

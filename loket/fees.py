@@ -7,8 +7,9 @@ Amounts are whole rupiah.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, DecimalException
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -108,6 +109,29 @@ class FeeAssessment(_Strict):
     parameters: dict[str, float] = Field(default_factory=dict)
 
 
+# Amounts are stored in PostgreSQL bigint columns (fee_total): a bill must fit them.
+MAX_AMOUNT = 2**63 - 1
+
+
+class AmountOutOfRange(ValueError):
+    """A fee line (or the total) that no bill can carry: beyond bigint, infinite or NaN.
+
+    ``fields`` are the form fields the item's formula reads, so the caller can say which
+    input made it so."""
+
+    def __init__(self, item: str, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(f"the amount of '{item}' is out of range (at most {MAX_AMOUNT})")
+        self.item = item
+        self.fields = fields
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _fields_of(source: str | None, data: Mapping[str, object]) -> tuple[str, ...]:
+    return tuple(sorted(set(_IDENTIFIER.findall(source or "")) & set(data)))
+
+
 _ROUNDING = {"half_up": ROUND_HALF_UP, "down": ROUND_FLOOR, "up": ROUND_CEILING}
 
 
@@ -117,12 +141,19 @@ _SIGNIFICANT = Context(prec=15)
 
 
 def round_rupiah(value: float, rounding: Rounding) -> int:
+    """Raises ``OverflowError`` for an amount no bill can carry (inf, NaN, beyond bigint)."""
     # Decimal from repr cut to 15 digits: the decimal result a person gets by hand.
     quantum = Decimal(rounding.to)
-    scaled = (_SIGNIFICANT.create_decimal(repr(value)) / quantum).quantize(
-        Decimal(1), rounding=_ROUNDING[rounding.mode]
-    )
-    return int(scaled * quantum)
+    try:
+        scaled = (_SIGNIFICANT.create_decimal(repr(value)) / quantum).quantize(
+            Decimal(1), rounding=_ROUNDING[rounding.mode]
+        )
+        amount = int(scaled * quantum)
+    except (DecimalException, ValueError, OverflowError):
+        raise OverflowError(f"amount {value!r} cannot be rounded to rupiah") from None
+    if abs(amount) > MAX_AMOUNT:
+        raise OverflowError(f"amount {amount} is beyond {MAX_AMOUNT}")
+    return amount
 
 
 def assess(schedule: FeeSchedule, data: Mapping[str, object]) -> FeeAssessment:
@@ -136,9 +167,12 @@ def assess(schedule: FeeSchedule, data: Mapping[str, object]) -> FeeAssessment:
         if item.applies_when and not compile_expression(item.applies_when).evaluate_bool(env):
             continue
         if item.formula is not None:
-            amount = round_rupiah(
-                compile_expression(item.formula).evaluate_number(env), schedule.rounding
-            )
+            try:
+                amount = round_rupiah(
+                    compile_expression(item.formula).evaluate_number(env), schedule.rounding
+                )
+            except OverflowError:
+                raise AmountOutOfRange(item.id, _fields_of(item.formula, data)) from None
         else:
             amount = item.amount or 0
         waived = bool(item.waived_when) and compile_expression(
@@ -155,6 +189,8 @@ def assess(schedule: FeeSchedule, data: Mapping[str, object]) -> FeeAssessment:
                 legal_basis=item.legal_basis,
             )
         )
-    return FeeAssessment(
-        free=False, lines=lines, total=sum(line.amount for line in lines), parameters=params
-    )
+    total = sum(line.amount for line in lines)
+    if total > MAX_AMOUNT:
+        named = tuple(sorted({f for i in schedule.items for f in _fields_of(i.formula, data)}))
+        raise AmountOutOfRange("total", named)
+    return FeeAssessment(free=False, lines=lines, total=total, parameters=params)

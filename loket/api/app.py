@@ -2,8 +2,9 @@
 
 ``create_app`` builds the app; its lifespan creates the asyncpg pool, connects the Temporal
 client (unless one is given), and loads the catalog and the calendar snapshot once. Every
-error answers JSON ``{"detail": reason}``; an unexpected one answers a generic 500 and is
-logged here, never shown.
+error answers ``ErrorOut`` (``loket.api.errors``): faults (Temporal or PostgreSQL down)
+answer 503 with Retry-After, an unexpected error a generic 500 that is logged, never
+shown, and answered inside the app so the keep-alive connection survives it.
 """
 
 from __future__ import annotations
@@ -13,15 +14,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, status
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from loket.api import auth, monitoring, ops, public, staff, supervisor
-from loket.api.deps import ApiError, Services, error_body
+from loket.api.deps import ApiError, Invalid, Services
+from loket.api.edge import _DB_FAULTS, CatchAll, Edge, fault_error
+from loket.api.fields import amount_invalid, field_code, form_invalid
+from loket.api.messages import pick_language
 from loket.calendar_data import covered_years, load_calendar
+from loket.fees import AmountOutOfRange
 from loket.route.form import FormError
 from loket.route.loader import load_catalog
 from loket.settings import Settings
@@ -29,8 +35,6 @@ from loket.store.db import create_pool
 from loket.web import install as install_web
 
 log = logging.getLogger(__name__)
-
-INTERNAL_ERROR = "internal error; it has been logged"
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -42,42 +46,65 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _lang(request: Request) -> str:
+    return pick_language(request.headers.get("accept-language"))
+
+
+def _answer(request: Request, exc: ApiError) -> JSONResponse:
+    return JSONResponse(exc.body(_lang(request)), status_code=exc.status_code, headers=exc.headers)
+
+
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
-    return JSONResponse(error_body(exc.detail), status_code=exc.status_code, headers=exc.headers)
+    return _answer(request, exc)
 
 
 async def _form_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, FormError)
-    fields = ", ".join(e["field"] for e in exc.errors)
-    return JSONResponse(
-        error_body(f"the form has errors in: {fields}", errors=exc.errors),
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-    )
+    return _answer(request, form_invalid(exc))
+
+
+async def _amount_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AmountOutOfRange)
+    return _answer(request, amount_invalid(exc))
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": _field_of(e.get("loc", ())), "message": e["msg"]} for e in exc.errors()]
-    fields = ", ".join(e["field"] for e in errors)
-    return JSONResponse(
-        error_body(f"invalid request: {fields}", errors=errors),
-        status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-    )
+    errors = [
+        {"field": _field_of(e.get("loc", ())), "code": field_code(e), "message": e["msg"]}
+        for e in exc.errors()
+    ]
+    code = "invalid_request"
+    if any(e["field"].lower() == "idempotency-key" and e["code"] == "missing" for e in errors):
+        code = "idempotency_key_missing"
+    fields = sorted({e["field"] for e in errors})
+    return _answer(request, Invalid(code, errors=errors, fields=fields))
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return JSONResponse(
-        error_body(str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+    if exc.status_code == 400:
+        # FastAPI's "error parsing the body" (a body that is not what its content type
+        # says): a bad request field like any other, answered as the documented 422.
+        errors = [{"field": "body", "code": "invalid", "message": str(exc.detail)}]
+        return _answer(request, Invalid("invalid_request", errors=errors, fields=["body"]))
+    error = ApiError(
+        _HTTP_CODES.get(exc.status_code, "http_error"),
+        headers=dict(exc.headers) if exc.headers else None,
     )
+    error.status_code = exc.status_code
+    return _answer(request, error)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return JSONResponse(
-        error_body(INTERNAL_ERROR), status_code=status.HTTP_500_INTERNAL_SERVER_ERROR
-    )
+async def _fault(request: Request, exc: Exception) -> JSONResponse:
+    error = fault_error(exc)
+    if error is None:
+        raise exc  # a real bug: CatchAll answers 500 and logs it
+    return _answer(request, error)
 
 
 def create_app(settings: Settings, dsn: str, *, client: Client | None = None) -> FastAPI:
@@ -122,9 +149,14 @@ def create_app(settings: Settings, dsn: str, *, client: Client | None = None) ->
     )
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(FormError, _form_error)
+    app.add_exception_handler(AmountOutOfRange, _amount_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    faults: tuple[type[Exception], ...] = (RPCError, *_DB_FAULTS)
+    for fault in faults:
+        app.add_exception_handler(fault, _fault)
+    # Innermost: whatever no handler took is answered inside the app (keep-alive survives).
+    app.add_middleware(CatchAll)
 
     ops.install(app)  # /healthz (readiness), HTTP metrics, offline /docs and /redoc
     app.include_router(public.router)
@@ -135,6 +167,8 @@ def create_app(settings: Settings, dsn: str, *, client: Client | None = None) ->
     app.include_router(monitoring.deadlines_router)
     app.include_router(supervisor.router)
     install_web(app)  # pages, static files, security headers (loket/web)
+    # Outermost: body limits before any parsing; no-store and HSTS on every answer.
+    app.add_middleware(Edge, settings=settings)
     return app
 
 

@@ -15,13 +15,28 @@ from fastapi import APIRouter, Depends, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, ConfigDict
 
-from loket.api.deps import BearerToken, CurrentUser, Services, ServicesDep, Unauthorized, utcnow
+from loket.api import brakes
+from loket.api.deps import (
+    BearerToken,
+    CurrentUser,
+    Invalid,
+    Services,
+    ServicesDep,
+    Unauthorized,
+    utcnow,
+)
+from loket.api.errors import AUTH_RESPONSES, ERROR_RESPONSES
 from loket.store import users
 from loket.store.users import User
+from loket.text import text_problem
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(
+    prefix="/api/auth", tags=["auth"], responses={**ERROR_RESPONSES, **AUTH_RESPONSES}
+)
+
+MAX_USERNAME = 100
 
 
 class TokenOut(BaseModel):
@@ -52,12 +67,36 @@ class Me(BaseModel):
     counters: list[CounterOut]
 
 
-async def sign_in(services: Services, username: str, password: str) -> TokenOut:
-    async with services.pool.acquire() as conn:
+def check_credentials_text(username: str, password: str) -> None:
+    """Refuse what no account can have (NUL, control characters, a kilobyte of name) with a
+    422 naming the field, before it reaches the store."""
+    errors = []
+    if text_problem(username, single_line=True) or len(username) > MAX_USERNAME:
+        errors.append({"field": "username", "code": "invalid_text", "message": "not a user name"})
+    if len(password) > 1024 or any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in password):
+        errors.append({"field": "password", "code": "invalid_text", "message": "not a password"})
+    if errors:
+        raise Invalid("invalid_request", errors=errors, fields=[e["field"] for e in errors])
+
+
+async def authenticate(services: Services, username: str, password: str) -> User:
+    """The user, past the brakes (per-address rate, per-name lockout); failures counted
+    and logged. Shared by the API's token endpoint and the sign-in page."""
+    check_credentials_text(username, password)
+    await brakes.check_signin(services, username)
+    async with services.acquire() as conn:
         user = await users.authenticate(conn, username, password)
-        if user is None:
-            log.info("sign-in refused for %r", username)
-            raise Unauthorized("wrong username or password")
+    if user is None:
+        log.info("sign-in refused for %r", username)
+        await brakes.signin_failed(services, username)
+        raise Unauthorized("wrong_credentials")
+    await brakes.signin_succeeded(services, username)
+    return user
+
+
+async def sign_in(services: Services, username: str, password: str) -> TokenOut:
+    user = await authenticate(services, username, password)
+    async with services.acquire() as conn:
         issued = await users.issue_token(conn, user, now=utcnow(), ttl=services.token_ttl)
     log.info("user %s signed in", user.username)
     return TokenOut(access_token=issued.token, expires_at=issued.expires_at)
@@ -96,7 +135,7 @@ async def post_token(
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Revoke this token")
 async def post_logout(services: ServicesDep, user: CurrentUser, token: BearerToken) -> None:
     assert token is not None  # CurrentUser resolved it
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         await users.revoke_token(conn, token)
     log.info("user %s signed out", user.username)
 

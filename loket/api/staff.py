@@ -8,6 +8,7 @@ Administrators and inspectors read every task and audit trail; inspectors change
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 
@@ -17,20 +18,29 @@ from pydantic import BaseModel, ConfigDict, Field
 from loket.api.deps import (
     AdminUser,
     AuditReader,
-    Conflict,
-    NotFound,
+    IdempotencyKey,
     Services,
     ServicesDep,
     StaffUser,
     TaskReader,
+    log_refused,
     update_workflow,
 )
-from loket.api.public import DocumentOut
+from loket.api.errors import (
+    AUTH_RESPONSES,
+    CHANGE_RESPONSES,
+    ERROR_RESPONSES,
+    application_not_found,
+    task_not_found,
+)
+from loket.api.params import RegistrationNumber, StepId
+from loket.api.published import DocumentOut
 from loket.fees import FeeAssessment, assess
 from loket.route.standard import required_documents
 from loket.store import queries
 from loket.store.records import verify_audit_chain
 from loket.store.users import User
+from loket.text import Line, Text
 from workflows.messages import (
     ApplicationStatus,
     ApplicationView,
@@ -41,8 +51,9 @@ from workflows.messages import (
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/staff", tags=["staff"])
-admin_router = APIRouter(prefix="/api/admin", tags=["admin"])
+_RESPONSES = {**ERROR_RESPONSES, **AUTH_RESPONSES}
+router = APIRouter(prefix="/api/staff", tags=["staff"], responses=_RESPONSES)
+admin_router = APIRouter(prefix="/api/admin", tags=["admin"], responses=_RESPONSES)
 
 
 class _Out(BaseModel):
@@ -74,14 +85,14 @@ class TaskDetail(_Out):
 class DecideBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    outcome: str = Field(min_length=1, max_length=64)
-    note: str = Field(default="", max_length=4000)
+    outcome: Line = Field(min_length=1, max_length=64)
+    note: Text = Field(default="", max_length=4000)
 
 
 class CancelBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=3, max_length=4000)
+    reason: Text = Field(min_length=3, max_length=4000)
 
 
 class AuditOut(_Out):
@@ -98,35 +109,57 @@ def may_read(user: User, agency: str, counter: str) -> bool:
     return user.role in ("admin", "inspector") or user.serves(agency, counter)
 
 
-def _require_open(app: queries.ApplicationRow) -> None:
-    """A closed application's workflow has ended: answer as its validators would."""
-    if app.status != "in_progress":
-        raise Conflict(f"the application is closed ({app.status}); nothing can be decided")
-
-
 async def user_inbox(services: Services, user: User) -> list[queries.InboxRow]:
     """Open and returned tasks of the user's counters (a supervisor's: the whole agency)."""
     agencies = [user.agency] if user.role == "supervisor" and user.agency else []
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         return await queries.inbox(conn, counters=user.counters, agencies=agencies)
 
 
-async def _task_and_application(
-    services: Services, user: User, registration_number: str, step_id: str
+async def task_and_application(
+    services: Services,
+    user: User,
+    registration_number: str,
+    step_id: str,
+    *,
+    action: str = "read_task",
+    works: bool = False,
 ) -> tuple[queries.TaskRow, queries.ApplicationRow]:
-    async with services.pool.acquire() as conn:
+    """The task and its application if ``user`` may read it (``works``: work it, i.e. serves
+    its counter); otherwise the one 404 for "not there" and "not yours", logged."""
+    async with services.acquire() as conn:
         task = await queries.task(conn, registration_number, step_id)
         app = await queries.application(conn, registration_number)
-    if task is None or app is None or not may_read(user, task.agency, task.counter):
-        raise NotFound(f"no task '{step_id}' of {registration_number} at your counters")
+    if task is None or app is None:
+        await log_refused(
+            services,
+            action=action,
+            code="unknown_step",
+            user=user,
+            registration_number=registration_number,
+            step_id=step_id,
+        )
+        raise task_not_found(registration_number, step_id)
+    rule = user.serves if works else functools.partial(may_read, user)
+    if not rule(task.agency, task.counter):
+        await log_refused(
+            services,
+            action=action,
+            code="not_your_counter",
+            user=user,
+            registration_number=registration_number,
+            step_id=step_id,
+            details={"agency": task.agency, "counter": task.counter},
+        )
+        raise task_not_found(registration_number, step_id)
     return task, app
 
 
 async def task_detail(
     services: Services, user: User, registration_number: str, step_id: str
 ) -> TaskDetail:
-    task, app = await _task_and_application(services, user, registration_number, step_id)
-    async with services.pool.acquire() as conn:
+    task, app = await task_and_application(services, user, registration_number, step_id)
+    async with services.acquire() as conn:
         history = await queries.audit_trail(conn, registration_number)
     permit = services.catalog.permits.get(app.permit_type)
     step = queries.task_step(permit, step_id)
@@ -158,16 +191,20 @@ async def task_detail(
 
 
 async def claim_task(
-    services: Services, user: User, registration_number: str, step_id: str
+    services: Services, user: User, registration_number: str, step_id: str, *, key: str
 ) -> ApplicationView:
-    task, app = await _task_and_application(services, user, registration_number, step_id)
-    _require_open(app)
+    await task_and_application(
+        services, user, registration_number, step_id, action="claim", works=True
+    )
     view = await update_workflow(
         services,
         registration_number,
         "claim",
         ClaimRequest(step_id=step_id, actor=user.actor()),
-        update_id=f"claim:{step_id}:{task.attempt}:{user.username}:{app.last_seq}",
+        operation="claim",
+        key=key,
+        user=user,
+        step_id=step_id,
     )
     log.info("%s claimed %s/%s", user.username, registration_number, step_id)
     return view
@@ -180,47 +217,54 @@ async def decide_task(
     step_id: str,
     outcome: str,
     note: str = "",
+    *,
+    key: str,
 ) -> ApplicationView:
-    """Send the decision to the workflow; its answer is the application's new state."""
-    task, app = await _task_and_application(services, user, registration_number, step_id)
-    _require_open(app)
+    """Send the decision to the workflow; its answer is the application's new state.
+
+    The key makes the Update ID: the same request again (a retry, a double click) is
+    answered with the first result, and acts once."""
+    await task_and_application(
+        services, user, registration_number, step_id, action="decide", works=True
+    )
     view = await update_workflow(
         services,
         registration_number,
         "decide",
         DecisionRequest(step_id=step_id, outcome=outcome, note=note, actor=user.actor()),
-        # The state version (last audit seq) keeps a retried request from acting twice while
-        # a later decision on the same step (after a return) is a new Update.
-        update_id=f"decide:{step_id}:{task.attempt}:{user.username}:{outcome}:{app.last_seq}",
+        operation="decide",
+        key=key,
+        user=user,
+        step_id=step_id,
     )
     log.info("%s decided %s/%s: %s", user.username, registration_number, step_id, outcome)
     return view
 
 
 async def cancel_application(
-    services: Services, user: User, registration_number: str, reason: str
+    services: Services, user: User, registration_number: str, reason: str, *, key: str
 ) -> ApplicationView:
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         app = await queries.application(conn, registration_number)
     if app is None:
-        raise NotFound(f"no application {registration_number}")
-    if app.status != "in_progress":
-        raise Conflict(f"the application is already closed ({app.status})")
+        raise application_not_found(registration_number)
     view = await update_workflow(
         services,
         registration_number,
         "cancel",
         CancelRequest(reason=reason, actor=user.actor()),
-        update_id=f"cancel:{user.username}:{app.last_seq}",
+        operation="cancel",
+        key=key,
+        user=user,
     )
     log.info("%s cancelled %s", user.username, registration_number)
     return view
 
 
 async def application_audit(services: Services, registration_number: str) -> AuditOut:
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         if await queries.application(conn, registration_number) is None:
-            raise NotFound(f"no application {registration_number}")
+            raise application_not_found(registration_number)
         events = await queries.audit_trail(conn, registration_number)
         broken = await verify_audit_chain(conn, registration_number)
     return AuditOut(
@@ -244,44 +288,69 @@ async def get_inbox(services: ServicesDep, user: StaffUser) -> list[queries.Inbo
     summary="A task with the application, documents checklist, fees and history",
 )
 async def get_task(
-    services: ServicesDep, user: TaskReader, registration_number: str, step_id: str
+    services: ServicesDep,
+    user: TaskReader,
+    registration_number: RegistrationNumber,
+    step_id: StepId,
 ) -> TaskDetail:
     return await task_detail(services, user, registration_number, step_id)
 
 
-@router.post("/tasks/{registration_number}/{step_id}/claim", summary="Claim a task")
+@router.post(
+    "/tasks/{registration_number}/{step_id}/claim",
+    summary="Claim a task",
+    responses=CHANGE_RESPONSES,
+)
 async def post_claim(
-    services: ServicesDep, user: StaffUser, registration_number: str, step_id: str
+    services: ServicesDep,
+    user: StaffUser,
+    registration_number: RegistrationNumber,
+    step_id: StepId,
+    idempotency_key: IdempotencyKey,
 ) -> ApplicationView:
-    return await claim_task(services, user, registration_number, step_id)
+    return await claim_task(services, user, registration_number, step_id, key=idempotency_key)
 
 
 @router.post(
     "/tasks/{registration_number}/{step_id}/decide",
-    summary="Decide a task; answers the application's new state (409 with the reason if refused)",
+    summary="Decide a task; answers the application's new state (409 with the code if refused)",
+    responses=CHANGE_RESPONSES,
 )
 async def post_decide(
     services: ServicesDep,
     user: StaffUser,
-    registration_number: str,
-    step_id: str,
+    registration_number: RegistrationNumber,
+    step_id: StepId,
     body: DecideBody,
+    idempotency_key: IdempotencyKey,
 ) -> ApplicationView:
-    return await decide_task(services, user, registration_number, step_id, body.outcome, body.note)
+    return await decide_task(
+        services, user, registration_number, step_id, body.outcome, body.note, key=idempotency_key
+    )
 
 
 @admin_router.post(
-    "/applications/{registration_number}/cancel", summary="Cancel an application (admin)"
+    "/applications/{registration_number}/cancel",
+    summary="Cancel an application (admin)",
+    responses=CHANGE_RESPONSES,
 )
 async def post_cancel(
-    services: ServicesDep, user: AdminUser, registration_number: str, body: CancelBody
+    services: ServicesDep,
+    user: AdminUser,
+    registration_number: RegistrationNumber,
+    body: CancelBody,
+    idempotency_key: IdempotencyKey,
 ) -> ApplicationView:
-    return await cancel_application(services, user, registration_number, body.reason)
+    return await cancel_application(
+        services, user, registration_number, body.reason, key=idempotency_key
+    )
 
 
 @admin_router.get(
     "/applications/{registration_number}/audit",
     summary="The audit trail in order, with the hash chain's verification",
 )
-async def get_audit(services: ServicesDep, user: AuditReader, registration_number: str) -> AuditOut:
+async def get_audit(
+    services: ServicesDep, user: AuditReader, registration_number: RegistrationNumber
+) -> AuditOut:
     return await application_audit(services, registration_number)

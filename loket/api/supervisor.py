@@ -15,21 +15,28 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from loket.api.deps import (
-    Conflict,
-    NotFound,
+    IdempotencyKey,
+    Invalid,
     RequireRole,
     Services,
     ServicesDep,
     update_workflow,
 )
-from loket.api.staff import user_inbox
+from loket.api.errors import AUTH_RESPONSES, CHANGE_RESPONSES, ERROR_RESPONSES
+from loket.api.params import RegistrationNumber, StepId
+from loket.api.staff import task_and_application, user_inbox
 from loket.store import queries, users
-from loket.store.users import User
+from loket.store.users import USERNAME_PATTERN, User
+from loket.text import Line, Text
 from workflows.messages import ApplicationView, ReassignRequest
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/supervisor", tags=["supervisor"])
+router = APIRouter(
+    prefix="/api/supervisor",
+    tags=["supervisor"],
+    responses={**ERROR_RESPONSES, **AUTH_RESPONSES},
+)
 
 SupervisorUser = Annotated[User, Depends(RequireRole("supervisor"))]
 
@@ -64,15 +71,18 @@ class Workload(BaseModel):
 class ReassignBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    to: str | None = Field(
-        default=None, max_length=100, description="username; null gives it back to the counter"
+    to: Line | None = Field(
+        default=None,
+        max_length=63,
+        pattern=USERNAME_PATTERN,
+        description="username; null gives it back to the counter",
     )
-    reason: str = Field(default="", max_length=4000)
+    reason: Text = Field(default="", max_length=4000)
 
 
 async def agency_members(services: Services, agency: str) -> list[User]:
     """Active staff and supervisors of ``agency``: the people a task may go to."""
-    async with services.pool.acquire() as conn:
+    async with services.acquire() as conn:
         everyone = await users.list_users(conn)
     return [
         u for u in everyone if u.active and u.agency == agency and u.role in ("staff", "supervisor")
@@ -108,18 +118,25 @@ async def reassign_task(
     step_id: str,
     to: str | None,
     reason: str = "",
+    *,
+    key: str,
 ) -> ApplicationView:
-    """Give a task to ``to`` (a username of the agency), or back to the counter (None)."""
-    async with services.pool.acquire() as conn:
-        task = await queries.task(conn, registration_number, step_id)
-        app = await queries.application(conn, registration_number)
-        target = await users.get_user(conn, to) if to else None
-    if task is None or app is None or not user.serves(task.agency, task.counter):
-        raise NotFound(f"no task '{step_id}' of {registration_number} at your counters")
-    if app.status != "in_progress":
-        raise Conflict(f"the application is closed ({app.status}); nothing can be reassigned")
-    if to and (target is None or not target.active):
-        raise Conflict(f"no active user '{to}'")
+    """Give a task to ``to`` (a username of the agency), or back to the counter (None).
+
+    A task of another agency answers the same 404 as a missing one."""
+    await task_and_application(
+        services, user, registration_number, step_id, action="reassign", works=True
+    )
+    target = None
+    if to:
+        async with services.acquire() as conn:
+            target = await users.get_user(conn, to)
+        if target is None or not target.active:
+            raise Invalid(
+                "user_not_found",
+                errors=[{"field": "to", "code": "user_not_found", "message": "no active user"}],
+                username=to,
+            )
     view = await update_workflow(
         services,
         registration_number,
@@ -130,7 +147,10 @@ async def reassign_task(
             reason=reason,
             actor=user.actor(),
         ),
-        update_id=f"reassign:{step_id}:{task.attempt}:{user.username}:{to}:{app.last_seq}",
+        operation="reassign",
+        key=key,
+        user=user,
+        step_id=step_id,
     )
     log.info("%s reassigned %s/%s to %s", user.username, registration_number, step_id, to)
     return view
@@ -143,13 +163,17 @@ async def get_workload(services: ServicesDep, user: SupervisorUser) -> Workload:
 
 @router.post(
     "/tasks/{registration_number}/{step_id}/reassign",
-    summary="Give an open task to another member of staff (409 with the reason if refused)",
+    summary="Give an open task to another member of staff (409 with the code if refused)",
+    responses=CHANGE_RESPONSES,
 )
 async def post_reassign(
     services: ServicesDep,
     user: SupervisorUser,
-    registration_number: str,
-    step_id: str,
+    registration_number: RegistrationNumber,
+    step_id: StepId,
     body: ReassignBody,
+    idempotency_key: IdempotencyKey,
 ) -> ApplicationView:
-    return await reassign_task(services, user, registration_number, step_id, body.to, body.reason)
+    return await reassign_task(
+        services, user, registration_number, step_id, body.to, body.reason, key=idempotency_key
+    )

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from loket.route.model import FieldType, FormField, PermitType
+from loket.text import Text
 
 FormValue = str | int | float | bool
 
@@ -27,7 +28,8 @@ _ZERO: dict[FieldType, FormValue] = {
 
 
 class FormError(ValueError):
-    """A submission that does not fit the form; ``errors`` name each field."""
+    """A submission that does not fit the form; ``errors`` name each field
+    (``{"field", "code", "message"}``; ``code`` as in the API's field errors)."""
 
     def __init__(self, errors: list[dict[str, str]]) -> None:
         super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
@@ -38,7 +40,7 @@ def _annotation(spec: FormField) -> Any:
     if spec.type is FieldType.CHOICE:
         return Literal[tuple(spec.choices or ())]
     return {
-        FieldType.STRING: str,
+        FieldType.STRING: Text,  # no NUL or control characters: it must fit a jsonb column
         FieldType.INTEGER: int,
         FieldType.NUMBER: float,
         FieldType.BOOLEAN: bool,
@@ -73,6 +75,25 @@ def _form_model(permit: PermitType) -> type[BaseModel]:
     return create_model(f"{permit.id}Form", __config__=config, **fields)
 
 
+_CODES = {
+    "missing": "missing",
+    "string_unicode": "invalid_text",
+    "extra_forbidden": "unknown_field",
+    "string_too_long": "too_long",
+    "string_too_short": "too_short",
+    "greater_than_equal": "out_of_range",
+    "less_than_equal": "out_of_range",
+    "finite_number": "out_of_range",
+    "literal_error": "not_a_choice",
+}
+
+
+def _error_code(kind: str, msg: str) -> str:
+    if kind == "value_error" and "control character" in msg:
+        return "invalid_text"
+    return _CODES.get(kind, "invalid")
+
+
 def normalize(permit: PermitType, submitted: dict[str, Any]) -> dict[str, FormValue]:
     """Validate ``submitted`` and return the values with their declared types."""
     try:
@@ -80,7 +101,11 @@ def normalize(permit: PermitType, submitted: dict[str, Any]) -> dict[str, FormVa
     except ValidationError as exc:
         raise FormError(
             [
-                {"field": ".".join(str(p) for p in err["loc"]) or "form", "message": err["msg"]}
+                {
+                    "field": ".".join(str(p) for p in err["loc"]) or "form",
+                    "code": _error_code(err["type"], err["msg"]),
+                    "message": err["msg"],
+                }
                 for err in exc.errors()
             ]
         ) from None

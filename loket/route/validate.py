@@ -13,6 +13,7 @@ from loket.route.graph import RouteGraph, build_graph, exits_reachable
 from loket.route.model import (
     RESERVED_TARGETS,
     AgencyCatalog,
+    FieldType,
     ParallelStep,
     PermitType,
     Target,
@@ -26,6 +27,7 @@ def check_permit(permit: PermitType, agencies: AgencyCatalog) -> list[Problem]:
     problems: list[Problem] = []
     graph = build_graph(permit)
     problems += _check_ids(permit)
+    problems += _check_form_bounds(permit)
     problems += _check_counters(permit, agencies)
     problems += _check_targets(permit, graph)
     problems += _check_structure(permit, graph)
@@ -49,6 +51,22 @@ def _check_ids(permit: PermitType) -> Iterable[Problem]:
             )
         else:
             seen[step.id] = i
+
+
+def _check_form_bounds(permit: PermitType) -> Iterable[Problem]:
+    """Every number a form accepts ends up in a bill and a database column: it needs both
+    bounds, or one submission (1e20 m of fence) can bill more than a bigint holds."""
+    for name, spec in permit.form.items():
+        if spec.type not in (FieldType.NUMBER, FieldType.INTEGER):
+            continue
+        for bound in ("minimum", "maximum"):
+            if getattr(spec, bound) is None:
+                yield (
+                    f"form.{name}.{bound}",
+                    f"a field of type '{spec.type}' needs a '{bound}'",
+                )
+        if spec.minimum is not None and spec.maximum is not None and spec.minimum > spec.maximum:
+            yield f"form.{name}", f"'minimum' {spec.minimum} is above 'maximum' {spec.maximum}"
 
 
 def _check_counters(permit: PermitType, agencies: AgencyCatalog) -> Iterable[Problem]:

@@ -8,20 +8,30 @@ the administrator role on the server, whatever the page shows.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Response
-from pydantic import ValidationError
+from fastapi import APIRouter, Query, Response
 
-from loket.api import monitoring, staff
-from loket.api.deps import Conflict, NotFound, utcnow
+from loket.api import monitoring, security_log, staff
+from loket.api.deps import utcnow
+from loket.api.errors import Conflict, Invalid, application_not_found
+from loket.api.params import PERMIT_PATTERN, REGISTRATION_PATTERN, RegistrationNumber
 from loket.route.loader import Catalog
 from loket.store import monitoring as monitoring_store
 from loket.store import queries
 from loket.web import charts
-from loket.web.core import AdminPage, AuditReaderPage, CheckedForm, Page, PageRoute
+from loket.web.core import (
+    AdminPage,
+    AuditReaderPage,
+    CheckedForm,
+    Page,
+    PageRoute,
+    form_key,
+    parse_form,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +45,7 @@ CLOCK_EVENTS = frozenset(
 )
 
 
-def temporal_ui_link(page: Page, registration_number: str) -> str:
+def temporal_ui_link(page: Page, registration_number: RegistrationNumber) -> str:
     settings = page.services.settings
     return (
         f"{settings.temporal_ui_url.rstrip('/')}/namespaces/"
@@ -58,11 +68,17 @@ async def dashboard(page: AuditReaderPage) -> Response:
 
 
 @router.get("/monitor/sla")
-async def sla(page: AuditReaderPage, days: int = 30, permit_type: str = "") -> Response:
+async def sla(
+    page: AuditReaderPage,
+    days: Annotated[int, Query(ge=0, le=100000)] = 30,
+    permit_type: Annotated[str, Query(max_length=12)] = "",
+) -> Response:
     if days not in SLA_WINDOWS_DAYS:
         days = 30
+    if permit_type and not re.match(PERMIT_PATTERN, permit_type):
+        permit_type = ""
     end = utcnow()
-    async with page.services.pool.acquire() as conn:
+    async with page.services.acquire() as conn:
         rows = await monitoring_store.sla_compliance(
             conn, end - timedelta(days=days), end, permit_type or None
         )
@@ -100,9 +116,11 @@ async def sla(page: AuditReaderPage, days: int = 30, permit_type: str = "") -> R
 
 
 @router.get("/applications")
-async def find_application(page: AuditReaderPage, reg: str = "") -> Response:
+async def find_application(
+    page: AuditReaderPage, reg: Annotated[str, Query(max_length=40)] = ""
+) -> Response:
     reg = reg.strip().upper()
-    if reg:
+    if re.match(REGISTRATION_PATTERN, reg):
         return page.redirect(f"/applications/{quote(reg, safe='')}")
     return page.redirect("/monitor")
 
@@ -116,12 +134,13 @@ async def _application_page(
     flash: str = "",
 ) -> Response:
     audit = await staff.application_audit(page.services, registration_number)
-    async with page.services.pool.acquire() as conn:
+    async with page.services.acquire() as conn:
         app = await queries.application(conn, registration_number)
         tasks = await queries.tasks_of(conn, registration_number)
         escalations = await monitoring_store.escalation_history(conn, registration_number)
+    refused = await security_log.application_security_log(page.services, registration_number)
     if app is None:
-        raise NotFound(f"no application {registration_number}")
+        raise application_not_found(registration_number)
     permit = page.services.catalog.permits.get(app.permit_type)
     labels = {n: f.label for n, f in permit.form.items()} if permit else {}
     return page.render(
@@ -133,6 +152,7 @@ async def _application_page(
         tasks=tasks,
         audit=audit,
         escalations=escalations,
+        refused=refused,
         clock_events=CLOCK_EVENTS,
         temporal_url=temporal_ui_link(page, registration_number),
         error=error,
@@ -141,42 +161,43 @@ async def _application_page(
 
 
 @router.get("/applications/{registration_number}")
-async def application_page(page: AuditReaderPage, registration_number: str) -> Response:
+async def application_page(
+    page: AuditReaderPage, registration_number: RegistrationNumber
+) -> Response:
     return await _application_page(page, registration_number)
 
 
-def _validation_reason(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-
-
 @router.post("/applications/{registration_number}/cancel")
-async def cancel(page: AdminPage, form: CheckedForm, registration_number: str) -> Response:
-    assert page.user is not None
-    reason = str(form.get("reason") or "").strip()
-    if len(reason) < 3:
-        return await _application_page(
-            page, registration_number, status_code=422, error=page.t("Give a reason.")
-        )
-    try:
-        await staff.cancel_application(page.services, page.user, registration_number, reason)
-    except Conflict as exc:
-        return await _application_page(page, registration_number, status_code=409, error=exc.detail)
-    return await _application_page(
-        page, registration_number, flash=page.t("The application is cancelled.")
-    )
-
-
-@router.post("/applications/{registration_number}/recompute")
-async def recompute(page: AdminPage, form: CheckedForm, registration_number: str) -> Response:
+async def cancel(
+    page: AdminPage, form: CheckedForm, registration_number: RegistrationNumber
+) -> Response:
     assert page.user is not None
     result: dict[str, Any] = {}
     try:
-        body = monitoring.RecomputeIn(reason=str(form.get("reason") or "").strip())
-        await monitoring.post_recompute(page.services, page.user, registration_number, body)
-    except ValidationError as exc:
-        result["status_code"], result["error"] = 422, _validation_reason(exc)
-    except Conflict as exc:
-        result["status_code"], result["error"] = 409, exc.detail
+        body = parse_form(staff.CancelBody, reason=str(form.get("reason") or "").strip())
+        await staff.cancel_application(
+            page.services, page.user, registration_number, body.reason, key=form_key(form)
+        )
+    except (Invalid, Conflict) as exc:
+        result["status_code"], result["error"] = exc.status_code, page.say(exc)
+    else:
+        result["flash"] = page.t("The application is cancelled.")
+    return await _application_page(page, registration_number, **result)
+
+
+@router.post("/applications/{registration_number}/recompute")
+async def recompute(
+    page: AdminPage, form: CheckedForm, registration_number: RegistrationNumber
+) -> Response:
+    assert page.user is not None
+    result: dict[str, Any] = {}
+    try:
+        body = parse_form(monitoring.RecomputeIn, reason=str(form.get("reason") or "").strip())
+        await monitoring.recompute_deadlines(
+            page.services, page.user, registration_number, body, key=form_key(form)
+        )
+    except (Invalid, Conflict) as exc:
+        result["status_code"], result["error"] = exc.status_code, page.say(exc)
     else:
         result["flash"] = page.t("Deadlines recomputed with the current calendar.")
     return await _application_page(page, registration_number, **result)

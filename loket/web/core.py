@@ -15,21 +15,28 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.datastructures import FormData
 
-from loket.api.deps import ApiError, Services, get_services, utcnow
+from loket.api.deps import IDEMPOTENCY_KEY_PATTERN, Services, get_services, utcnow
+from loket.api.edge import fault_error
+from loket.api.errors import ApiError, Invalid
+from loket.api.fields import amount_invalid, field_code, form_invalid
+from loket.fees import AmountOutOfRange
 from loket.route.form import FormError
 from loket.store.users import User
 from loket.web import format as fmt
@@ -42,6 +49,7 @@ SESSION_COOKIE = "loket_session"
 ANON_COOKIE = "loket_anon"
 LANG_COOKIE = "loket_lang"
 CSRF_FIELD = "csrf_token"
+NONCE_FIELD = "idempotency_key"  # rendered into every form that changes something
 LOGIN_PATH = "/login"
 LANG_COOKIE_DAYS = 365
 
@@ -83,13 +91,12 @@ class LoginRequired(Exception):
 
 class PageForbidden(ApiError):
     status_code = 403
+    default_code = "forbidden"
 
 
 class CsrfRefused(ApiError):
     status_code = 403
-
-    def __init__(self) -> None:
-        super().__init__("the form has expired or did not come from this site; reload and retry")
+    default_code = "csrf_refused"
 
 
 # --- the context of a request ------------------------------------------------------------
@@ -114,6 +121,15 @@ class Page:
 
     def t(self, text: str) -> str:
         return i18n.translate(text, self.lang)
+
+    def say(self, error: ApiError) -> str:
+        """An error's message in the visitor's language (catalogs keyed by code)."""
+        return error.message(self.lang)
+
+    @staticmethod
+    def nonce() -> str:
+        """A fresh key for one rendered form: submitting that form twice acts once."""
+        return secrets.token_urlsafe(16)
 
     def has_role(self, *roles: str) -> bool:
         return self.user is not None and self.user.role in roles
@@ -170,7 +186,7 @@ async def get_page(request: Request) -> Page:
     session = request.cookies.get(SESSION_COOKIE)
     user = None
     if session:
-        async with services.pool.acquire() as conn:
+        async with services.acquire() as conn:
             user = await session_user(conn, session, now=utcnow())
     pending: dict[str, tuple[str, int | None]] = {}
     if user is not None and session is not None:
@@ -260,28 +276,97 @@ class PageRoute(APIRoute):
                 target = request.url.path if request.method == "GET" else "/"
                 return RedirectResponse(f"{LOGIN_PATH}?next={quote(target)}", status_code=303)
             except ApiError as exc:
-                return error_page(request, exc.status_code, exc.detail)
+                return error_page(request, exc)
             except FormError as exc:
-                return error_page(request, 422, str(exc))
+                return error_page(request, form_invalid(exc))
+            except AmountOutOfRange as exc:
+                return error_page(request, amount_invalid(exc))
+            except RequestValidationError as exc:
+                # A path that names nothing (a NUL, a malformed number): as if not there.
+                in_path = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
+                if in_path:
+                    return error_page(request, NotFoundPage())
+                return error_page(request, Invalid("invalid_request", fields="form"))
+            except Exception as exc:
+                fault = fault_error(exc)
+                if fault is None:
+                    raise
+                return error_page(request, fault)
 
         return page_handler
 
 
-def error_page(request: Request, status_code: int, reason: str) -> Response:
+class NotFoundPage(ApiError):
+    status_code = 404
+    default_code = "not_found"
+
+
+def _language(request: Request) -> str:
+    return i18n.pick(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+
+
+def error_page(request: Request, error: ApiError) -> Response:
     page: Page | None = getattr(request.state, "page", None)
+    status_code = error.status_code
     if page is None:  # failed before the context was built (e.g. the database is down)
-        lang = i18n.pick(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
+        lang = _language(request)
         html = JINJA.get_template("bare_error.html").render(
-            status=status_code, reason=reason, _=lambda s: i18n.translate(s, lang), lang=lang
+            status=status_code,
+            reason=error.message(lang),
+            _=lambda s: i18n.translate(s, lang),
+            lang=lang,
         )
-        return HTMLResponse(html, status_code=status_code)
-    return page.render("error.html", status_code=status_code, status=status_code, reason=reason)
+        response: Response = HTMLResponse(html, status_code=status_code, headers=error.headers)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    response = page.render(
+        "error.html", status_code=status_code, status=status_code, reason=page.say(error)
+    )
+    for name, value in (error.headers or {}).items():
+        response.headers[name] = value
+    return response
 
 
 def form_values(form: FormData) -> dict[str, str]:
     """The text fields of a form (file uploads are not used by any page)."""
-    return {k: v for k, v in form.items() if isinstance(v, str) and k != CSRF_FIELD}
+    return {
+        k: v for k, v in form.items() if isinstance(v, str) and k not in (CSRF_FIELD, NONCE_FIELD)
+    }
+
+
+_NONCE = re.compile(IDEMPOTENCY_KEY_PATTERN)
+
+
+def form_key(form: FormData) -> str:
+    """The form's rendered nonce (the Idempotency-Key of a page); a form without one (an
+    old page, a hand-made POST) gets a key of its own, so it acts once as well."""
+    sent = form.get(NONCE_FIELD)
+    if isinstance(sent, str) and _NONCE.match(sent):
+        return sent
+    return "page-" + secrets.token_urlsafe(16)
 
 
 def field_errors(errors: list[dict[str, str]]) -> Mapping[str, str]:
     return {e["field"]: e["message"] for e in errors}
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_form(model: type[M], **values: Any) -> M:
+    """A page form's values through the API's own request model: the same limits and the
+    same refusal of text that cannot be stored (422 naming the field)."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        errors = [
+            {
+                "field": ".".join(map(str, e["loc"])) or "form",
+                "code": field_code(e),
+                "message": e["msg"],
+            }
+            for e in exc.errors()
+        ]
+        raise Invalid(
+            "invalid_request", errors=errors, fields=[e["field"] for e in errors]
+        ) from None

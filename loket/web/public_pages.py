@@ -9,22 +9,29 @@ code travels only in POST bodies, never in a URL.
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import APIRouter, Response
 
 from loket.analysis.diagram import render_svg
 from loket.api import public
-from loket.api.deps import Conflict, NotFound
+from loket.api.errors import Conflict, Invalid, NotFound, TooMany
+from loket.api.fields import amount_invalid
+from loket.api.params import REGISTRATION_PATTERN, PermitId
+from loket.fees import AmountOutOfRange
 from loket.route.form import FormError
 from loket.web import i18n
 from loket.web.core import (
     LANG_COOKIE,
     LANG_COOKIE_DAYS,
     CheckedForm,
+    Page,
     PageDep,
     PageRoute,
     field_errors,
+    form_key,
     form_values,
+    parse_form,
     safe_next,
 )
 from loket.web.forms import coerce_form
@@ -42,7 +49,7 @@ async def catalog(page: PageDep) -> Response:
 
 
 @router.get("/permits/{permit_id}")
-async def permit_page(page: PageDep, permit_id: str) -> Response:
+async def permit_page(page: PageDep, permit_id: PermitId) -> Response:
     permit = page.services.permit(permit_id)
     return page.render(
         "permit.html",
@@ -52,7 +59,7 @@ async def permit_page(page: PageDep, permit_id: str) -> Response:
 
 
 @router.get("/permits/{permit_id}/route.svg")
-async def route_svg(page: PageDep, permit_id: str) -> Response:
+async def route_svg(page: PageDep, permit_id: PermitId) -> Response:
     # The route analysis' own diagram: one renderer for the CLI, the docs and the pages.
     svg = render_svg(page.services.permit(permit_id), page.services.catalog.agencies)
     # Served as an image: an <img> never runs scripts inside an SVG.
@@ -60,48 +67,52 @@ async def route_svg(page: PageDep, permit_id: str) -> Response:
 
 
 @router.get("/permits/{permit_id}/simulate")
-async def simulate_form(page: PageDep, permit_id: str) -> Response:
+async def simulate_form(page: PageDep, permit_id: PermitId) -> Response:
     permit = page.services.permit(permit_id)
     return page.render("simulate.html", permit=permit, values={}, errors={}, preview=None)
 
 
 @router.post("/permits/{permit_id}/simulate")
-async def simulate(page: PageDep, form: CheckedForm, permit_id: str) -> Response:
+async def simulate(page: PageDep, form: CheckedForm, permit_id: PermitId) -> Response:
     permit = page.services.permit(permit_id)
     values = form_values(form)
     try:
         preview = public.preview_fees(permit, coerce_form(permit, values))
-    except FormError as exc:
+    except (FormError, AmountOutOfRange) as exc:
+        errors = exc.errors if isinstance(exc, FormError) else amount_invalid(exc).errors or []
         return page.render(
             "simulate.html",
             status_code=422,
             permit=permit,
             values=values,
-            errors=field_errors(exc.errors),
+            errors=field_errors(errors),
             preview=None,
         )
     return page.render("simulate.html", permit=permit, values=values, errors={}, preview=preview)
 
 
 @router.get("/permits/{permit_id}/apply")
-async def apply_form(page: PageDep, permit_id: str) -> Response:
+async def apply_form(page: PageDep, permit_id: PermitId) -> Response:
     permit = page.services.permit(permit_id)
     return page.render("apply.html", permit=permit, values={}, errors={})
 
 
 @router.post("/permits/{permit_id}/apply")
-async def apply(page: PageDep, form: CheckedForm, permit_id: str) -> Response:
+async def apply(page: PageDep, form: CheckedForm, permit_id: PermitId) -> Response:
     permit = page.services.permit(permit_id)
     values = form_values(form)
     try:
-        done = await public.submit(page.services, permit.id, coerce_form(permit, values))
-    except FormError as exc:
+        done = await public.submit(
+            page.services, permit.id, coerce_form(permit, values), idempotency_key=form_key(form)
+        )
+    except (FormError, AmountOutOfRange) as exc:
+        errors = exc.errors if isinstance(exc, FormError) else amount_invalid(exc).errors or []
         return page.render(
             "apply.html",
             status_code=422,
             permit=permit,
             values=values,
-            errors=field_errors(exc.errors),
+            errors=field_errors(errors),
         )
     # Shown once, on this page only: the code is never stored in clear.
     return page.render("submitted.html", status_code=201, permit=permit, done=done)
@@ -112,21 +123,34 @@ async def track_form(page: PageDep) -> Response:
     return page.render("track.html", tracking=None, registration_number="", code="")
 
 
+_REGISTRATION = re.compile(REGISTRATION_PATTERN)
+
+
+def _tracking_error(page: Page, exc: NotFound | TooMany | Invalid, reg: str) -> Response:
+    response = page.render(
+        "track.html",
+        status_code=exc.status_code,
+        tracking=None,
+        registration_number=reg if _REGISTRATION.match(reg) else "",
+        code="",
+        error=page.say(exc),
+    )
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
 @router.post("/track")
 async def track(page: PageDep, form: CheckedForm) -> Response:
     reg = str(form.get("registration_number") or "").strip().upper()
     code = str(form.get("access_code") or "").strip()
     try:
-        view = await public.track(page.services, reg, code)
-    except NotFound as exc:  # a wrong code answers exactly like an unknown number
-        return page.render(
-            "track.html",
-            status_code=404,
-            tracking=None,
-            registration_number=reg,
-            code="",
-            error=page.t(exc.detail),
-        )
+        if not _REGISTRATION.match(reg):  # names nothing: answered like an unknown number
+            raise NotFound("tracking_not_found")
+        body = parse_form(public.TrackBody, access_code=code)
+        view = await public.track(page.services, reg, body.access_code)
+    except (NotFound, TooMany, Invalid) as exc:  # a wrong code answers like an unknown number
+        return _tracking_error(page, exc, reg)
     return page.render("track.html", tracking=view, registration_number=reg, code=code)
 
 
@@ -134,9 +158,15 @@ async def track(page: PageDep, form: CheckedForm) -> Response:
 async def resubmit(page: PageDep, form: CheckedForm) -> Response:
     reg = str(form.get("registration_number") or "").strip().upper()
     code = str(form.get("access_code") or "").strip()
-    note = str(form.get("note") or "")
     try:
-        view = await public.resubmit(page.services, reg, code, note=note)
+        if not _REGISTRATION.match(reg):
+            raise NotFound("tracking_not_found")
+        body = parse_form(public.ResubmitBody, access_code=code, note=str(form.get("note") or ""))
+        view = await public.resubmit(
+            page.services, reg, body.access_code, idempotency_key=form_key(form), note=body.note
+        )
+    except (NotFound, TooMany, Invalid) as exc:
+        return _tracking_error(page, exc, reg)
     except Conflict as exc:  # nothing waits for corrections: say why, change nothing
         view = await public.track(page.services, reg, code)
         return page.render(
@@ -145,7 +175,7 @@ async def resubmit(page: PageDep, form: CheckedForm) -> Response:
             tracking=view,
             registration_number=reg,
             code=code,
-            error=exc.detail,
+            error=page.say(exc),
         )
     return page.render(
         "track.html",

@@ -9,16 +9,17 @@ reason on the page it came from, and nothing changes.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
-from pydantic import ValidationError
 
-from loket.api import monitoring, staff, supervisor
-from loket.api.deps import ApiError, Conflict, utcnow
+from loket.api import auth, monitoring, staff, supervisor
+from loket.api.deps import utcnow
+from loket.api.errors import ApiError, Conflict, Invalid, TooMany, Unauthorized
+from loket.api.params import REGISTRATION_PATTERN, RegistrationNumber, StepId
 from loket.calendar import WorkCalendar
-from loket.route.model import PermitType
-from loket.store import users
+from loket.route.model import IDENT, PermitType
 from loket.web import format as fmt
 from loket.web.core import (
     SESSION_COOKIE,
@@ -30,6 +31,8 @@ from loket.web.core import (
     StaffPage,
     SupervisorPage,
     TaskReaderPage,
+    form_key,
+    parse_form,
     safe_next,
 )
 from loket.web.sessions import create_session, end_session
@@ -44,6 +47,9 @@ DONE_MESSAGES = {
     "decided": "Decision recorded.",
     "extended": "Deadline extended.",
 }
+
+
+_TASK_KEY = re.compile(REGISTRATION_PATTERN[:-1] + "/" + IDENT[1:])
 
 
 def work_calendar(request: Request, page: Page) -> WorkCalendar:
@@ -84,17 +90,22 @@ async def login(page: PageDep, form: CheckedForm) -> Response:
     username = str(form.get("username") or "").strip()
     password = str(form.get("password") or "")
     target = str(form.get("next") or "")
-    async with page.services.pool.acquire() as conn:
-        user = await users.authenticate(conn, username, password)
-        if user is None:
-            log.info("web sign-in refused for %r", username)
-            return page.render(
-                "login.html",
-                status_code=401,
-                next=safe_next(target, ""),
-                username=username,
-                error=page.t("Wrong username or password."),
-            )
+    try:
+        # The API's sign-in: the same brakes (rate, lockout), the same security log.
+        user = await auth.authenticate(page.services, username, password)
+    except (Unauthorized, Invalid, TooMany) as exc:
+        response = page.render(
+            "login.html",
+            status_code=exc.status_code,
+            next=safe_next(target, ""),
+            username="" if isinstance(exc, Invalid) else username,
+            error=page.say(exc),
+        )
+        for name, value in (exc.headers or {}).items():
+            if name != "WWW-Authenticate":
+                response.headers[name] = value
+        return response
+    async with page.services.acquire() as conn:
         token = await create_session(conn, user, now=utcnow(), ttl=page.services.token_ttl)
     log.info("user %s signed in on the web", user.username)
     # A new session (and with it a new CSRF token) at every sign-in: no session fixation.
@@ -105,7 +116,7 @@ async def login(page: PageDep, form: CheckedForm) -> Response:
 @router.post("/logout")
 async def logout(page: SignedInPage, form: CheckedForm) -> Response:
     if page.session_token:
-        async with page.services.pool.acquire() as conn:
+        async with page.services.acquire() as conn:
             await end_session(conn, page.session_token)
     page.cookie(SESSION_COOKIE, "")
     return page.redirect("/")
@@ -160,67 +171,82 @@ async def _task_page(
 
 @router.get("/staff/tasks/{registration_number}/{step_id}")
 async def task_page(
-    page: TaskReaderPage, registration_number: str, step_id: str, done: str = ""
+    page: TaskReaderPage, registration_number: RegistrationNumber, step_id: StepId, done: str = ""
 ) -> Response:
     flash = page.t(DONE_MESSAGES[done]) if done in DONE_MESSAGES else ""
     return await _task_page(page, registration_number, step_id, flash=flash)
 
 
-def _task_url(registration_number: str, step_id: str, done: str) -> str:
+def _task_url(registration_number: RegistrationNumber, step_id: StepId, done: str) -> str:
     return f"/staff/tasks/{registration_number}/{step_id}?done={done}"
 
 
 @router.post("/staff/tasks/{registration_number}/{step_id}/claim")
 async def claim(
-    page: StaffPage, form: CheckedForm, registration_number: str, step_id: str
+    page: StaffPage, form: CheckedForm, registration_number: RegistrationNumber, step_id: StepId
 ) -> Response:
     assert page.user is not None
     try:
-        await staff.claim_task(page.services, page.user, registration_number, step_id)
-    except Conflict as exc:
+        await staff.claim_task(
+            page.services, page.user, registration_number, step_id, key=form_key(form)
+        )
+    except (Conflict, Invalid) as exc:
         return await _task_page(
-            page, registration_number, step_id, status_code=409, error=exc.detail
+            page, registration_number, step_id, status_code=exc.status_code, error=page.say(exc)
         )
     return page.redirect(_task_url(registration_number, step_id, "claimed"))
 
 
 @router.post("/staff/tasks/{registration_number}/{step_id}/decide")
 async def decide(
-    page: StaffPage, form: CheckedForm, registration_number: str, step_id: str
+    page: StaffPage, form: CheckedForm, registration_number: RegistrationNumber, step_id: StepId
 ) -> Response:
     assert page.user is not None
-    outcome = str(form.get("outcome") or "")
-    note = str(form.get("note") or "")
     try:
-        await staff.decide_task(
-            page.services, page.user, registration_number, step_id, outcome, note
+        body = parse_form(
+            staff.DecideBody,
+            outcome=str(form.get("outcome") or ""),
+            note=str(form.get("note") or ""),
         )
-    except Conflict as exc:
+        await staff.decide_task(
+            page.services,
+            page.user,
+            registration_number,
+            step_id,
+            body.outcome,
+            body.note,
+            key=form_key(form),
+        )
+    except (Conflict, Invalid) as exc:
         # The workflow refused (wrong step, already decided, claimed by someone else...):
         # its reason is shown and nothing has changed.
         return await _task_page(
-            page, registration_number, step_id, status_code=409, error=exc.detail
+            page, registration_number, step_id, status_code=exc.status_code, error=page.say(exc)
         )
     return page.redirect("/staff/inbox?done=decided")
 
 
 @router.post("/supervisor/tasks/{registration_number}/{step_id}/extend")
 async def extend(
-    page: SupervisorPage, form: CheckedForm, registration_number: str, step_id: str
+    page: SupervisorPage,
+    form: CheckedForm,
+    registration_number: RegistrationNumber,
+    step_id: StepId,
 ) -> Response:
     assert page.user is not None
     try:
-        body = monitoring.ExtendIn(
-            extra=str(form.get("extra") or "").strip(), reason=str(form.get("reason") or "")
+        body = parse_form(
+            monitoring.ExtendIn,
+            extra=str(form.get("extra") or "").strip(),
+            reason=str(form.get("reason") or ""),
         )
         # The extension endpoint's own function: one implementation of the rule.
-        await monitoring.post_extend(page.services, page.user, registration_number, step_id, body)
-    except ValidationError as exc:
-        reason = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        return await _task_page(page, registration_number, step_id, status_code=422, error=reason)
-    except Conflict as exc:
+        await monitoring.extend_deadline(
+            page.services, page.user, registration_number, step_id, body, key=form_key(form)
+        )
+    except (Conflict, Invalid) as exc:
         return await _task_page(
-            page, registration_number, step_id, status_code=409, error=exc.detail
+            page, registration_number, step_id, status_code=exc.status_code, error=page.say(exc)
         )
     return page.redirect(_task_url(registration_number, step_id, "extended"))
 
@@ -255,17 +281,30 @@ async def workload(page: SupervisorPage) -> Response:
 @router.post("/supervisor/reassign")
 async def reassign(page: SupervisorPage, form: CheckedForm) -> Response:
     assert page.user is not None
-    to = str(form.get("to") or "") or None
-    reason = str(form.get("reason") or "")
-    selected = [v for v in form.getlist("task") if isinstance(v, str) and "/" in v]
+    body = parse_form(
+        supervisor.ReassignBody,
+        to=str(form.get("to") or "") or None,
+        reason=str(form.get("reason") or ""),
+    )
+    nonce = form_key(form)
+    selected = [v for v in form.getlist("task") if isinstance(v, str) and _TASK_KEY.match(v)]
     results: list[tuple[str, str, bool]] = []
     for key in selected:
         reg, _, step_id = key.partition("/")
         try:
-            await supervisor.reassign_task(page.services, page.user, reg, step_id, to, reason)
+            await supervisor.reassign_task(
+                page.services,
+                page.user,
+                reg,
+                step_id,
+                body.to,
+                body.reason,
+                # One form, several tasks: each its own Update, each acting once.
+                key=f"{nonce}.{step_id}",
+            )
             results.append((key, page.t("reassigned"), True))
         except ApiError as exc:  # each task answers for itself: one refusal stops no other
-            results.append((key, exc.detail, False))
+            results.append((key, page.say(exc), False))
     if not selected:
         results.append(("-", page.t("Select at least one task."), False))
     failed = any(not ok for _, _, ok in results)

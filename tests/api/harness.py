@@ -6,6 +6,7 @@ Runs against a real PostgreSQL (``db_dsn``) and a real Temporal server (the clie
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -66,22 +67,47 @@ class Api:
         return {"Authorization": f"Bearer {self.tokens[username]}"}
 
     async def as_user(
-        self, username: str, method: str, url: str, json: Any = None
+        self, username: str, method: str, url: str, json: Any = None, *, key: str | None = None
     ) -> httpx.Response:
+        """A request as ``username``; a POST carries an Idempotency-Key (``key``, or a new
+        one: a new request each call)."""
         headers = await self.login(username)
+        if method == "POST":
+            headers = {**headers, **idempotent(key)}
         return await self.http.request(method, url, json=json, headers=headers)
 
     async def submit(self, permit_type: str = "PBG", form: dict[str, Any] | None = None) -> Any:
         r = await self.http.post(
             "/api/public/applications",
             json={"permit_type": permit_type, "form": form or PBG_FORM},
+            headers=idempotent(),
         )
         assert r.status_code == 201, r.text
         return r.json()
 
 
-def api_settings(task_queue: str) -> Settings:
-    return Settings(env="test", temporal_task_queue=task_queue, search_attributes=True)
+def idempotent(key: str | None = None) -> dict[str, str]:
+    return {"Idempotency-Key": key or uuid.uuid4().hex}
+
+
+# Tests poll tracking and sign in often from one address: brakes far above that, unless a
+# test asks for its own (tests/api/test_brakes.py).
+RELAXED_BRAKES: dict[str, Any] = {
+    "track_per_ip": 100_000,
+    "track_per_application": 100_000,
+    "signin_per_ip": 100_000,
+}
+
+
+def api_settings(task_queue: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "env": "test",
+        "temporal_task_queue": task_queue,
+        "search_attributes": True,
+        **RELAXED_BRAKES,
+        **overrides,
+    }
+    return Settings(**values)
 
 
 @asynccontextmanager

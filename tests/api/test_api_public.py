@@ -6,7 +6,7 @@ from typing import Any
 
 from loket.fees import assess
 from loket.route.form import normalize
-from tests.api.harness import Api
+from tests.api.harness import Api, idempotent
 from tests.support import PBG_FORM, SIP_FORM
 
 
@@ -54,7 +54,8 @@ async def test_permit_detail_publishes_the_six_components(api: Api) -> None:
 
     missing = await api.http.get("/api/public/permits/NOPE")
     assert missing.status_code == 404
-    assert missing.json() == {"detail": "no permit type 'NOPE'"}
+    assert missing.json()["code"] == "permit_not_found"
+    assert missing.json()["params"] == {"permit_id": "NOPE"}
 
 
 async def test_fee_preview_uses_the_billing_formula(api: Api) -> None:
@@ -101,21 +102,29 @@ async def test_fee_preview_uses_the_billing_formula(api: Api) -> None:
 
 async def test_submit_names_the_bad_field(api: Api) -> None:
     bad: dict[str, Any] = {**PBG_FORM, "building_area_m2": -5}
-    r = await api.http.post("/api/public/applications", json={"permit_type": "PBG", "form": bad})
+    r = await api.http.post(
+        "/api/public/applications", json={"permit_type": "PBG", "form": bad}, headers=idempotent()
+    )
     assert r.status_code == 422
     body = r.json()
-    assert body["detail"] == "the form has errors in: building_area_m2"
+    assert body["code"] == "invalid_form" and body["params"]["fields"] == ["building_area_m2"]
     assert body["errors"][0]["field"] == "building_area_m2"
-    assert "greater than or equal to 1" in body["errors"][0]["message"]
+    assert body["errors"][0]["code"] == "out_of_range"
 
     extra = {**PBG_FORM, "bribe": 1}
-    r = await api.http.post("/api/public/applications", json={"permit_type": "PBG", "form": extra})
+    r = await api.http.post(
+        "/api/public/applications", json={"permit_type": "PBG", "form": extra}, headers=idempotent()
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "bribe"
 
-    r = await api.http.post("/api/public/applications", json={"permit_type": "XYZ", "form": {}})
+    r = await api.http.post(
+        "/api/public/applications", json={"permit_type": "XYZ", "form": {}}, headers=idempotent()
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "permit_type"
 
-    r = await api.http.post("/api/public/applications", json={"form": PBG_FORM})
+    r = await api.http.post(
+        "/api/public/applications", json={"form": PBG_FORM}, headers=idempotent()
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "permit_type"
 
     async with api.services.pool.acquire() as conn:
@@ -161,11 +170,13 @@ async def test_submit_and_track_by_access_code(api: Api) -> None:
     r = await api.http.post(
         f"/api/public/applications/{reg}/resubmit",
         json={"access_code": submitted["access_code"]},
+        headers=idempotent(),
     )
-    assert r.status_code == 409
-    assert r.json() == {"detail": "nothing is waiting for the applicant's corrections"}
+    assert r.status_code == 409 and r.json()["code"] == "nothing_to_resubmit"
     r = await api.http.post(
-        f"/api/public/applications/{reg}/resubmit", json={"access_code": "WRONGCODE2"}
+        f"/api/public/applications/{reg}/resubmit",
+        json={"access_code": "WRONGCODE2"},
+        headers=idempotent(),
     )
     assert r.status_code == 404
 
@@ -203,12 +214,14 @@ async def test_public_history_hides_staff_and_internal_notes(api: Api) -> None:
     r = await api.http.post(
         f"/api/public/applications/{reg}/resubmit",
         json={"access_code": code, "form": {"floors": 0}},
+        headers=idempotent(),
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "floors"
 
     r = await api.http.post(
         f"/api/public/applications/{reg}/resubmit",
         json={"access_code": code, "note": "KTP dipindai ulang", "form": {"floors": 3}},
+        headers=idempotent(),
     )
     assert r.status_code == 200, r.text
     view = r.json()

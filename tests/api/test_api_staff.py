@@ -70,12 +70,13 @@ async def test_tasks_of_other_counters_are_not_found(api: Api) -> None:
         ]:
             r = await api.as_user(username, method, url, body)
             assert r.status_code == 404, (username, url)
-            assert r.json() == {"detail": f"no task 'registration' of {reg} at your counters"}
+            assert r.json()["code"] == "task_not_found"
+            assert r.json()["params"] == {"registration_number": reg, "step_id": "registration"}
     # An unknown application or step answers the same.
     r = await api.as_user("rina", "GET", f"/api/staff/tasks/{reg}/nope")
-    assert r.status_code == 404
+    assert r.status_code == 404 and r.json()["code"] == "task_not_found"
     r = await api.as_user("rina", "GET", "/api/staff/tasks/PBG-2026-000999/registration")
-    assert r.status_code == 404
+    assert r.status_code == 404 and r.json()["code"] == "task_not_found"
     async with api.services.pool.acquire() as conn:
         events = await conn.fetch(
             "SELECT event FROM audit_events WHERE registration_number = $1", reg
@@ -109,22 +110,25 @@ async def test_task_page_claim_decide_and_refusals(api: Api) -> None:
     r = await api.as_user("rina", "POST", f"{base}/claim")
     assert r.status_code == 200 and r.json()["open_steps"][0]["claimed_by"] == "rina"
     r = await api.as_user("tono", "POST", f"{base}/decide", {"outcome": "approve"})
-    assert r.status_code == 409 and r.json() == {"detail": "step 'registration' is claimed by rina"}
+    assert r.status_code == 409 and r.json()["code"] == "claimed_by_other"
+    assert r.json()["params"]["claimed_by"] == "rina"
     r = await api.as_user("rina", "POST", f"{base}/decide", {"outcome": "stamp"})
-    assert r.status_code == 409
-    assert r.json() == {
-        "detail": "'stamp' is not an outcome of step 'registration' (choose: approve, return, reject)"
-    }
+    assert r.status_code == 409 and r.json()["code"] == "unknown_outcome"
+    assert r.json()["params"]["outcome"] == "stamp"
     r = await api.as_user("rina", "POST", f"{base}/decide", {"note": "no outcome"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "outcome"
 
-    r = await api.as_user("rina", "POST", f"{base}/decide", {"outcome": "approve", "note": "ok"})
+    decision = {"outcome": "approve", "note": "ok"}
+    r = await api.as_user("rina", "POST", f"{base}/decide", decision, key="decide-1")
     assert r.status_code == 200
     view = r.json()
     assert [s["step_id"] for s in view["open_steps"]] == ["completeness"]
-    # The same request again acts once: the step is no longer open.
-    r = await api.as_user("rina", "POST", f"{base}/decide", {"outcome": "approve", "note": "ok"})
-    assert r.status_code == 409 and "is not open" in r.json()["detail"]
+    # The same request again (a retry after success) acts once and gets the first answer.
+    again = await api.as_user("rina", "POST", f"{base}/decide", decision, key="decide-1")
+    assert again.status_code == 200 and again.json() == view
+    # A new request (another key) is a second decision: the step is no longer open.
+    r = await api.as_user("rina", "POST", f"{base}/decide", decision, key="decide-2")
+    assert r.status_code == 409 and r.json()["code"] == "already_decided"
     assert [row["step_id"] for row in await _inbox(api, "budi")] == ["completeness"]
     assert await _inbox(api, "rina") == []
     async with api.services.pool.acquire() as conn:
@@ -145,6 +149,7 @@ async def test_admin_cancels_and_audit_is_verified(api: Api) -> None:
 
     r = await api.as_user("ani", "POST", f"/api/admin/applications/{reg}/cancel", {"reason": "x"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "reason"
+    assert r.json()["errors"][0]["code"] == "too_short"
     r = await api.as_user(
         "ani", "POST", f"/api/admin/applications/{reg}/cancel", {"reason": "pemohon meninggal"}
     )
@@ -153,8 +158,7 @@ async def test_admin_cancels_and_audit_is_verified(api: Api) -> None:
     r = await api.as_user(
         "ani", "POST", f"/api/admin/applications/{reg}/cancel", {"reason": "sekali lagi"}
     )
-    assert r.status_code == 409
-    assert r.json() == {"detail": "the application is already closed (cancelled)"}
+    assert r.status_code == 409 and r.json()["code"] == "closed"
     r = await api.as_user(
         "ani", "POST", "/api/admin/applications/PBG-2026-000999/cancel", {"reason": "tidak ada"}
     )

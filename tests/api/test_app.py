@@ -6,7 +6,7 @@ import pytest
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
-from loket.api.app import INTERNAL_ERROR, create_app
+from loket.api.app import create_app
 from tests.api.harness import Api, api_settings, running_api
 
 ROUTES = {
@@ -60,23 +60,25 @@ async def test_errors_are_json_without_stack_traces(
     ) as api:
         r = await api.http.get("/boom")
         assert r.status_code == 500
-        assert r.json() == {"detail": INTERNAL_ERROR}
+        assert r.json()["code"] == "internal_error" and r.json()["params"] == {}
         assert "hunter2" not in r.text and "Traceback" not in r.text
 
         r = await api.http.get("/no/such/route")
-        assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+        assert r.status_code == 404 and r.json()["code"] == "not_found"
         r = await api.http.delete("/api/public/permits")
-        assert r.status_code == 405 and r.json() == {"detail": "Method Not Allowed"}
+        assert r.status_code == 405 and r.json()["code"] == "method_not_allowed"
         r = await api.http.post(
             "/api/public/applications",
             content=b"{not json",
-            headers={"content-type": "application/json"},
+            headers={"content-type": "application/json", "Idempotency-Key": "k1"},
         )
-        assert r.status_code == 422 and isinstance(r.json()["detail"], str)
+        assert r.status_code == 422 and r.json()["code"] == "invalid_request"
+        assert r.json()["errors"][0]["field"]
 
 
 @pytest.mark.parametrize("path", ["/api/staff/inbox", "/api/auth/me"])
 async def test_unauthenticated_is_401_json(api: Api, path: str) -> None:
     r = await api.http.get(path)
-    assert r.status_code == 401
-    assert r.json() == {"detail": "not signed in, or the session has expired"}
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert set(r.json()) == {"code", "message", "params"}
+    assert r.json()["code"] == "unauthorized"

@@ -172,20 +172,26 @@ async def test_supervisor_extends_with_a_reason_and_admin_recomputes(api: Api) -
 
     before = (await eventually(inbox, lambda rows: len(rows) == 1))[0]["due_at"]
     url = f"/api/supervisor/tasks/{reg}/registration/extend"
-    body = {"extra": "2d", "reason": "menunggu dokumen asli dari desa", "request_id": "req-1"}
+    body = {"extra": "2d", "reason": "menunggu dokumen asli dari desa"}
     assert (await api.as_user("rina", "POST", url, body)).status_code == 403
+    # Another agency's supervisor: the same 404 as a task that does not exist.
     other = await api.as_user("kabid", "POST", url, body)
-    assert other.status_code == 409 and "only a supervisor of dpmptsp" in other.json()["detail"]
+    missing = await api.as_user("kabid", "POST", url.replace(reg, "PBG-2026-000999"), body)
+    assert other.status_code == missing.status_code == 404
+    assert other.json()["code"] == missing.json()["code"] == "task_not_found"
+    assert other.json()["params"]["step_id"] == missing.json()["params"]["step_id"]
     bad = await api.as_user("kepala", "POST", url, {**body, "extra": "0d"})
-    assert bad.status_code == 409 and "extension '0d'" in bad.json()["detail"]
-    r = await api.as_user("kepala", "POST", url, body)
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_duration"
+    assert bad.json()["errors"][0]["field"] == "extra"
+    far = await api.as_user("kepala", "POST", url, {**body, "extra": "3000d"})
+    assert far.status_code == 422 and far.json()["code"] == "outside_calendar"
+    r = await api.as_user("kepala", "POST", url, body, key="extend-1")
     assert r.status_code == 200, r.text
     after = datetime.fromisoformat(r.json()["open_steps"][0]["due_at"])
     assert after > datetime.fromisoformat(before)
-    # The same request again acts once.
-    again = await api.as_user("kepala", "POST", url, body)
-    assert again.status_code == 200
-    assert datetime.fromisoformat(again.json()["open_steps"][0]["due_at"]) == after
+    # The same request again (same key) acts once and answers the first result.
+    again = await api.as_user("kepala", "POST", url, body, key="extend-1")
+    assert again.status_code == 200 and again.json() == r.json()
     await eventually(inbox, lambda rows: datetime.fromisoformat(rows[0]["due_at"]) == after)
 
     r = await api.as_user(

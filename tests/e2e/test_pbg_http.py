@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from loket.fees import assess
 from loket.route.form import normalize
-from tests.api.harness import Api, running_api
+from tests.api.harness import Api, idempotent, running_api
 from tests.support import PBG_FORM, eventually
 
 # username -> the counter they serve
@@ -95,7 +95,8 @@ class Journey:
                 r = await self.api.as_user(username, method, url, body)
                 assert r.status_code == 404, (username, method, url, r.text)
                 assert r.headers["content-type"] == "application/json"
-                assert r.json() == {"detail": f"no task '{step}' of {self.reg} at your counters"}
+                assert r.json()["code"] == "task_not_found"
+                assert r.json()["params"] == {"registration_number": self.reg, "step_id": step}
 
     async def track(self) -> dict[str, Any]:
         r = await self.api.http.post(
@@ -123,14 +124,20 @@ async def test_pbg_from_submission_to_issuance_over_http(
         assert preview.status_code == 200 and preview.json()["fees"]["total"] > 0
 
         bad = {**PBG_FORM, "building_use": "pabrik"}
-        r = await http.post("/api/public/applications", json={"permit_type": "PBG", "form": bad})
+        r = await http.post(
+            "/api/public/applications",
+            json={"permit_type": "PBG", "form": bad},
+            headers=idempotent(),
+        )
         assert r.status_code == 422
         assert r.headers["content-type"] == "application/json"
         assert [e["field"] for e in r.json()["errors"]] == ["building_use"]
-        assert "building_use" in r.json()["detail"]
+        assert r.json()["code"] == "invalid_form"
 
         r = await http.post(
-            "/api/public/applications", json={"permit_type": "PBG", "form": PBG_FORM}
+            "/api/public/applications",
+            json={"permit_type": "PBG", "form": PBG_FORM},
+            headers=idempotent(),
         )
         assert r.status_code == 201, r.text
         submitted = r.json()
@@ -174,15 +181,21 @@ async def test_pbg_from_submission_to_issuance_over_http(
         r = await api.as_user(
             "budi", "POST", f"/api/staff/tasks/{reg}/completeness/decide", {"outcome": "approve"}
         )
-        assert r.status_code == 409
-        assert r.json() == {"detail": "step 'completeness' waits for the applicant's corrections"}
+        assert r.status_code == 409 and r.json()["code"] == "waiting_for_applicant"
+        assert r.json()["params"]["step_id"] == "completeness"
 
         # The applicant resubmits through the public API: a wrong code is not found, a bad
         # field is named, then the corrected form is accepted.
         url = f"/api/public/applications/{reg}/resubmit"
-        r = await http.post(url, json={"access_code": "XXXXXXXXXX", "form": {"floors": 3}})
-        assert r.status_code == 404 and r.json()["detail"]
-        r = await http.post(url, json={"access_code": journey.code, "form": {"floors": "tiga"}})
+        r = await http.post(
+            url, json={"access_code": "XXXXXXXXXX", "form": {"floors": 3}}, headers=idempotent()
+        )
+        assert r.status_code == 404 and r.json()["code"] == "tracking_not_found"
+        r = await http.post(
+            url,
+            json={"access_code": journey.code, "form": {"floors": "tiga"}},
+            headers=idempotent(),
+        )
         assert r.status_code == 422 and r.json()["errors"][0]["field"] == "floors"
         r = await http.post(
             url,
@@ -191,6 +204,7 @@ async def test_pbg_from_submission_to_issuance_over_http(
                 "note": "perhitungan struktur dilampirkan",
                 "form": {"floors": 3},
             },
+            headers=idempotent(),
         )
         assert r.status_code == 200, r.text
         assert r.json()["waiting_for_applicant"] is False
@@ -281,10 +295,7 @@ async def test_pbg_from_submission_to_issuance_over_http(
         r = await api.as_user(
             "gita", "POST", f"/api/staff/tasks/{reg}/issuance/decide", {"outcome": "approve"}
         )
-        assert r.status_code == 409
-        assert r.json() == {
-            "detail": "the application is closed (approved); nothing can be decided"
-        }
+        assert r.status_code == 409 and r.json()["code"] == "closed"
 
         audit = (await api.as_user(INSPECTOR, "GET", f"/api/admin/applications/{reg}/audit")).json()
         decisions = [

@@ -220,3 +220,20 @@ def test_free_needs_its_basis_and_paid_needs_items() -> None:
         FeeSchedule.model_validate({"free": True})
     with pytest.raises(ValidationError, match="give fee items"):
         FeeSchedule.model_validate({})
+
+
+def test_an_amount_beyond_bigint_is_refused_naming_the_fields() -> None:
+    from loket.fees import MAX_AMOUNT, AmountOutOfRange
+
+    data = dict(normalize(PBG, pbg_form(fence_length_m=10)))
+    for huge in (1e20, 1e300, float("inf")):
+        with pytest.raises(AmountOutOfRange) as caught:
+            assess(PBG.fees, {**data, "fence_length_m": huge})
+        assert caught.value.item == "fence" and caught.value.fields == ("fence_length_m",)
+    with pytest.raises(OverflowError):
+        round_rupiah(float(MAX_AMOUNT) * 4, Rounding())
+    with pytest.raises(OverflowError):
+        round_rupiah(float("nan"), Rounding())
+    # The bounds of the published form keep every accepted value billable.
+    worst = normalize(PBG, pbg_form(building_area_m2=1_000_000, fence_length_m=100_000))
+    assert assess(PBG.fees, worst).total <= MAX_AMOUNT

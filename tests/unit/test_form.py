@@ -163,3 +163,31 @@ def test_sample_environments_have_declared_types() -> None:
     assert type(true_env["count"]) is int and type(true_env["area"]) is float
     # The samples are themselves valid submissions.
     normalize(PERMIT, {k: v for k, v in true_env.items() if k in PERMIT.form})
+
+
+HOSTILE: list[tuple[str, object, str]] = [
+    ("name", "a\x00b", "invalid_text"),
+    ("name", "a\x1bb", "invalid_text"),
+    ("name", "a\ud800b", "invalid_text"),
+    ("name", "x" * 5000, "too_long"),
+    ("count", -1, "out_of_range"),
+    ("count", 10**30, "out_of_range"),
+    ("count", 1e20, "invalid"),
+    ("count", float("nan"), "invalid"),
+    ("area", float("nan"), "out_of_range"),
+    ("area", float("inf"), "out_of_range"),
+    ("area", -1e300, "out_of_range"),
+    ("flag", "yes\x00", "invalid"),
+    ("kind", "a\x00", "not_a_choice"),
+    ("day", "2026-02-30", "invalid"),
+    ("day", "\x00", "invalid"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "code"), HOSTILE)
+def test_hostile_values_of_every_type_are_named_with_a_code(
+    field: str, value: object, code: str
+) -> None:
+    with pytest.raises(FormError) as caught:
+        normalize(PERMIT, {**VALID, field: value})
+    assert [(e["field"], e["code"]) for e in caught.value.errors] == [(field, code)]

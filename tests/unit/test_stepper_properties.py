@@ -47,8 +47,8 @@ AGENCIES = AgencyCatalog.model_validate(
 
 FORM = {
     "flag": {"type": "boolean", "label": "flag", "required": False},
-    "area": {"type": "number", "label": "area", "minimum": 1},
-    "n": {"type": "integer", "label": "n", "minimum": 1},
+    "area": {"type": "number", "label": "area", "minimum": 1, "maximum": 100000},
+    "n": {"type": "integer", "label": "n", "minimum": 1, "maximum": 100},
 }
 CONDITIONS = ("flag", "!flag", "area > 500.0", "n >= 3", "flag || n == 1")
 

@@ -70,6 +70,10 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
     ],
     "duplicate_yaml_key.yaml": [("line 5, column 1", "not valid YAML: duplicate key 'name'")],
     "invalid_yaml.yaml": [("line 6, column 1", "not valid YAML: expected ',' or '}'")],
+    "number_without_bounds.yaml": [
+        ("form.building_area_m2.maximum", "a field of type 'number' needs a 'maximum'"),
+        ("form.floors.minimum", "a field of type 'integer' needs a 'minimum'"),
+    ],
     "several_problems.yaml": [
         ("steps[0].outcomes.reject", "leads to 'rejcet'"),
         ("steps[1].agency", "unknown agency 'dinas_nope'"),

@@ -219,16 +219,20 @@ async def test_reassign_is_checked_by_the_workflow(api: Api) -> None:
     url = f"/api/supervisor/tasks/{reg}/registration/reassign"
 
     r = await api.as_user("kepala", "POST", url, {"to": "gita", "reason": "coba"})
-    assert r.status_code == 409
-    assert r.json()["detail"] == "gita does not serve dpmptsp/front_office"
+    assert r.status_code == 409 and r.json()["code"] == "assignee_not_serving"
+    assert r.json()["params"]["to"] == "gita"
     r = await api.as_user("kepala_dlh", "POST", url, {"to": "sari"})
-    assert r.status_code == 404  # another agency's task does not exist for them
+    missing = await api.as_user("kepala_dlh", "POST", url.replace(reg, "PBG-2026-000999"), {})
+    # Another agency's task does not exist for them: the very same answer as a missing one.
+    assert r.status_code == missing.status_code == 404
+    assert r.json()["code"] == missing.json()["code"] == "task_not_found"
     r = await api.as_user("kepala", "POST", url, {"to": "sari", "reason": "beban rina"})
     assert r.status_code == 200, r.text
     assert [s["claimed_by"] for s in r.json()["open_steps"]] == ["sari"]
     # Sari holds it now: Rina's claim is refused by the workflow.
     r = await api.as_user("rina", "POST", f"/api/staff/tasks/{reg}/registration/claim")
-    assert r.status_code == 409 and "claimed by sari" in r.json()["detail"]
+    assert r.status_code == 409 and r.json()["code"] == "claimed_by_other"
+    assert r.json()["params"]["claimed_by"] == "sari"
     # Back to the counter: nobody holds it.
     r = await api.as_user("kepala", "POST", url, {"to": None})
     assert r.status_code == 200 and r.json()["open_steps"][0]["claimed_by"] is None
