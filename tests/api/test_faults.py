@@ -49,7 +49,12 @@ async def test_temporal_unreachable_answers_503_and_reads_still_work(
             assert r.status_code == 503, r.text
             assert r.json()["code"] == "temporal_unavailable"
             assert int(r.headers["retry-after"]) >= 1
-            assert (await http.get("/healthz")).status_code == 200
+            # Readiness says which dependency is down; the catalog (database only) still reads.
+            health = await http.get("/healthz")
+            assert health.status_code == 503
+            assert health.json()["checks"]["postgresql"] == "ok"
+            assert health.json()["checks"]["temporal"] != "ok"
+            assert (await http.get("/api/public/permits")).status_code == 200
 
 
 async def test_postgresql_refusing_connections_answers_503(
@@ -67,8 +72,7 @@ async def test_postgresql_refusing_connections_answers_503(
             name,
         )
         r = await api.http.get("/healthz")
-        assert r.status_code == 503 and r.json()["code"] == "database_unavailable"
-        assert r.headers["retry-after"]
+        assert r.status_code == 503 and r.json()["checks"]["postgresql"] != "ok"
         r = await api.http.post(
             "/api/public/applications/PBG-2026-000001/track", json={"access_code": "X"}
         )
@@ -230,8 +234,11 @@ async def test_an_exhausted_pool_answers_503_instead_of_hanging(api: Api) -> Non
     pool = api.services.pool
     held = [await pool.acquire() for _ in range(pool.get_max_size())]
     try:
-        r = await api.http.get("/healthz")
+        r = await api.http.post(
+            "/api/public/applications/PBG-2026-000001/track", json={"access_code": "X"}
+        )
         assert r.status_code == 503 and r.json()["code"] == "database_unavailable"
+        assert r.headers["retry-after"]
     finally:
         for conn in held:
             await pool.release(conn)
