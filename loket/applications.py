@@ -34,6 +34,7 @@ from loket.route.form import normalize
 from loket.route.model import PermitType
 from loket.route.standard import service_duration
 from loket.store.monitoring import remember_calendar
+from loket.store.routes import remember_route
 from loket.store.submissions import register
 
 # No 0/O or 1/I/L: codes are read aloud at counters and typed from paper receipts.
@@ -96,6 +97,7 @@ async def submit_application(
     key = idempotency_key or f"once:{uuid.uuid4()}"
     async with pool.acquire() as conn:
         await remember_calendar(conn, calendar)
+        await remember_route(conn, permit.id, permit.version, permit.model_dump(mode="json"))
         registration = await register(conn, key, permit.id, now.year, hash_access_code(code))
     reg = registration.registration_number
     if not access_code_matches(code, registration.access_code_hash):
@@ -118,6 +120,14 @@ async def submit_application(
             # A retried start attaches to the running workflow; a finished one stays finished.
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            # What the Temporal UI shows an operator; never personal data (not encrypted).
+            memo={"permit": permit.name, "permit_type": permit.id, "route_version": permit.version},
+            static_summary=f"{permit.id} v{permit.version}: {permit.name}"[:200],
+            static_details=(
+                f"**{permit.name}** ({permit.key})\n\n"
+                f"- calendar: {calendar.version}\n- service time rule: "
+                f"{service_duration(permit, data)[1]}"
+            ),
             search_attributes=(
                 TypedSearchAttributes(
                     [

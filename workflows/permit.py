@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         PermitInput,
         ReassignRequest,
         RecomputeRequest,
+        RecordBatch,
         ResubmitRequest,
     )
     from loket.case.state import CaseState
@@ -75,6 +76,14 @@ def refuse(code: RefusalCode, **params: Any) -> ApplicationError:
 
 def refused(exc: Refused) -> ApplicationError:
     return refuse(exc.code, **exc.params)
+
+
+def _summary(batch: RecordBatch | None) -> str:
+    """What the Temporal UI shows on a record activity: the events it writes."""
+    if batch is None or not batch.audit:
+        return "record"
+    events = ", ".join(dict.fromkeys(e.event for e in batch.audit))
+    return f"record #{batch.audit[0].seq}-{batch.audit[-1].seq}: {events}"[:200]
 
 
 @dataclass
@@ -115,12 +124,13 @@ class PermitWorkflow:
                 raise ApplicationError(exc.message, type=STORE_REFUSED, non_retryable=True) from exc
         while not self._current.finished:
             seen = self._changes
-            next_at = None if self._halted else escalation.next_at(self._case, self._current)
-            timeout = None if next_at is None else max(next_at - workflow.now(), timedelta(0))
+            due = None if self._halted else escalation.next_due(self._case, self._current)
+            timeout = None if due is None else max(due[2] - workflow.now(), timedelta(0))
             try:
                 await workflow.wait_condition(
                     lambda seen=seen: self._current.finished or self._changes != seen,  # type: ignore[misc]
                     timeout=timeout,
+                    timeout_summary=None if due is None else f"escalate {due[0]} (rule {due[1]})",
                 )
             except TimeoutError:
                 await self._escalate()
@@ -275,6 +285,7 @@ class PermitWorkflow:
                 batch,
                 start_to_close_timeout=RECORD_TIMEOUT,
                 retry_policy=RECORD_RETRY,
+                summary=_summary(batch),
             )
         except ActivityError as exc:
             cause = exc.cause
@@ -292,6 +303,7 @@ class PermitWorkflow:
         self._written = head.ticket
         self._changes += 1
         self._upsert_search_attributes(head.change.state)
+        workflow.set_current_details(records.details(self._case, head.change.state))
         for notification in batch.notifications if batch else ():
             # Started, not awaited: a failing webhook never holds up the permit.
             self._deliveries.append(

@@ -54,6 +54,15 @@ def next_at(case: Case, state: CaseState) -> datetime | None:
     return min((at for _, _, at in candidates(case, state)), default=None)
 
 
+def next_due(case: Case, state: CaseState) -> tuple[str, int, datetime] | None:
+    """The next rule to fire: (step id, rule index, instant), or None."""
+    found = candidates(case, state)
+    if not found:
+        return None
+    clock, index, at = min(found, key=lambda c: c[2])
+    return clock.step_id, index, at
+
+
 def recipient(case: Case, clock: StepClock, to: str) -> str:
     step = case.graph.task(clock.step_id)
     counter = f"counter:{step.agency}/{step.counter}"

@@ -134,3 +134,22 @@ def view(case: Case, state: CaseState) -> ApplicationView:
         audit_seq=state.seq,
         audit_head=state.head_hash,
     )
+
+
+def details(case: Case, state: CaseState) -> str:
+    """The workflow's current details in the Temporal UI: where the file is, like an inbox
+    line. No personal data (the UI is not for the public)."""
+    if state.finished:
+        return (
+            f"**{status(state)}** at {state.finished_at.isoformat() if state.finished_at else ''}"
+        )
+    lines = []
+    for clock in state.clocks:
+        step = case.graph.task(clock.step_id)
+        due = step_due(case, state, clock)
+        when = due.isoformat() if due else "paused"
+        lines.append(
+            f"- {step.id} ({step.agency}/{step.counter}) {token_state(state, step.id)}, "
+            f"due {when}, escalation {clock.escalation_level}"
+        )
+    return "**Open steps**\n" + "\n".join(lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
@@ -71,4 +72,10 @@ async def test_refusals_leave_no_trace_and_search_attributes_answer_admin_questi
         assert await eventually(matching, lambda ids: ids == [reg])
         attributes = description.typed_search_attributes
         assert not any("Siti" in str(pair.value) for pair in attributes)  # no personal data
+        # The Temporal UI reads like the inbox: summary, memo, current details; no personal data.
+        assert (await description.static_summary() or "").startswith("PBG v1:")
+        assert (await description.memo())["permit_type"] == "PBG"
+        metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        assert "tpa_review (dpupr/tpa) open, due " in metadata.current_details
+        assert "Siti" not in metadata.current_details + (await description.static_details() or "")
         await handle.terminate("test done")

@@ -38,6 +38,7 @@ from workflows.messages import (
 
 Handle = WorkflowHandle[Any, ApplicationView]
 SUPERVISOR = Actor(username="sari", role="supervisor", agency="dpupr")
+SUPERVISOR_FRONT = Actor(username="tika", role="supervisor", agency="dpmptsp")
 ADMIN = Actor(username="admin", role="admin")
 HEALTH = staff("nina", "dinkes/health_licensing")
 
@@ -297,3 +298,35 @@ async def test_sip_free_of_wedges_end_to_end(
         issuance = staff("gita", "dpmptsp/issuance")
         await _decide(handle, issuance, "issuance", "approve")
         assert (await handle.result()).status == "approved"
+
+
+@pytest.mark.timeout(120)
+async def test_a_recompute_keeps_a_supervisors_extension(
+    temporal_ts_env: WorkflowEnvironment,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    catalog: Catalog,
+    calendar_snapshot: CalendarSnapshot,
+) -> None:
+    """Issue 8: an administrator's recompute once silently undid an extension."""
+    from workflows.messages import RecomputeRequest
+
+    env = temporal_ts_env
+    async with build_worker(env.client, pool, task_queue):
+        submitted = await submit_pbg(env.client, pool, catalog, calendar_snapshot, task_queue)
+        handle = submitted.handle
+        opened = await handle.query("view", result_type=ApplicationView)
+        extended = await handle.execute_update(
+            "extend_deadline",
+            ExtendRequest(
+                step_id="registration", extra="2d", reason="rapat", actor=SUPERVISOR_FRONT
+            ),
+            result_type=ApplicationView,
+        )
+        assert extended.open_steps[0].due_at != opened.open_steps[0].due_at
+        recomputed = await handle.execute_update(
+            "recompute_deadlines",
+            RecomputeRequest(calendar=calendar_snapshot, reason="SKB", actor=ADMIN),
+            result_type=ApplicationView,
+        )
+        assert recomputed.open_steps[0].due_at == extended.open_steps[0].due_at
