@@ -36,7 +36,15 @@ log = logging.getLogger("loket.worker")
 
 # The routing core, its models and CEL are pure and deterministic: import them once,
 # outside the sandbox, instead of re-importing them for every workflow (ARCHITECTURE.md).
-PASSTHROUGH = ("loket", "workflows.messages", "pydantic", "pydantic_core", "cel", "annotated_types")
+PASSTHROUGH = (
+    "loket",
+    "workflows.messages",
+    "workflows.shell",
+    "pydantic",
+    "pydantic_core",
+    "cel",
+    "annotated_types",
+)
 
 
 def ensure_workflow_bytecode() -> None:

@@ -21,11 +21,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
+from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from loket import search_attributes as sa
     from loket.calendar import calendar_for
     from loket.case import escalation, records
     from loket.case.core import Case
@@ -39,51 +38,23 @@ with workflow.unsafe.imports_passed_through():
         PermitInput,
         ReassignRequest,
         RecomputeRequest,
-        RecordBatch,
         ResubmitRequest,
     )
     from loket.case.state import CaseState
     from loket.refusal import RefusalCode, Refused
-
-RECORD_ACTIVITY = "record_transition"
-DELIVER_ACTIVITY = "deliver_notification"
-STORE_REFUSED = "StoreRefused"  # the record activity's non-retryable error type
-RECORD_TIMEOUT = timedelta(seconds=30)
-# Transient store faults are retried without limit (the read model must end up complete);
-# data the store refuses for good fails at once as STORE_REFUSED, never retried.
-RECORD_RETRY = RetryPolicy(
-    initial_interval=timedelta(milliseconds=200),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=0,
-    non_retryable_error_types=[STORE_REFUSED],
-)
-# A webhook may be down for hours: keep trying, never block the permit's progress.
-DELIVERY_TIMEOUT = timedelta(seconds=30)
-DELIVERY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-    maximum_attempts=0,
-)
-
-
-def refuse(code: RefusalCode, **params: Any) -> ApplicationError:
-    """A refusal the caller sees as a code with parameters; it fails the Update, never the
-    workflow. Wire form: message = the code, details = (params,)."""
-    return ApplicationError(code.value, dict(params), type="Refused", non_retryable=True)
-
-
-def refused(exc: Refused) -> ApplicationError:
-    return refuse(exc.code, **exc.params)
-
-
-def _summary(batch: RecordBatch | None) -> str:
-    """What the Temporal UI shows on a record activity: the events it writes."""
-    if batch is None or not batch.audit:
-        return "record"
-    events = ", ".join(dict.fromkeys(e.event for e in batch.audit))
-    return f"record #{batch.audit[0].seq}-{batch.audit[-1].seq}: {events}"[:200]
+    from workflows.shell import (
+        DELIVER_ACTIVITY,
+        DELIVERY_RETRY,
+        DELIVERY_TIMEOUT,
+        RECORD_ACTIVITY,
+        RECORD_RETRY,
+        RECORD_TIMEOUT,
+        STORE_REFUSED,
+        refuse,
+        refused,
+        search_attribute_updates,
+        summary,
+    )
 
 
 @dataclass
@@ -285,7 +256,7 @@ class PermitWorkflow:
                 batch,
                 start_to_close_timeout=RECORD_TIMEOUT,
                 retry_policy=RECORD_RETRY,
-                summary=_summary(batch),
+                summary=summary(batch),
             )
         except ActivityError as exc:
             cause = exc.cause
@@ -319,21 +290,5 @@ class PermitWorkflow:
         return records.view(self._case, self._current)
 
     def _upsert_search_attributes(self, state: CaseState) -> None:
-        if not self._input.search_attributes:
-            return
-        running = [
-            due for c in state.clocks if (due := records.step_due(self._case, state, c)) is not None
-        ]
-        agencies = sorted({self._case.graph.task(c.step_id).agency for c in state.clocks})
-        updates: list[SearchAttributeUpdate[Any]] = [
-            sa.PERMIT_TYPE.value_set(self._case.permit.id),
-            sa.ROUTE_VERSION.value_set(self._case.permit.version),
-            sa.STATUS.value_set(records.status(state)),
-            sa.CURRENT_STEP.value_set(sorted(c.step_id for c in state.clocks)),
-            sa.CURRENT_AGENCY.value_set(agencies),
-            sa.ESCALATION_LEVEL.value_set(
-                max((c.escalation_level for c in state.clocks), default=0)
-            ),
-            sa.DUE_TIME.value_set(min(running)) if running else sa.DUE_TIME.value_unset(),
-        ]
-        workflow.upsert_search_attributes(updates)
+        if self._input.search_attributes:
+            workflow.upsert_search_attributes(search_attribute_updates(self._case, state))

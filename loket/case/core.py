@@ -13,7 +13,6 @@ Update validators: the same checks, without building the change.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -21,8 +20,8 @@ from loket.calendar import CalendarRangeError, CalendarSnapshot, WorkCalendar, W
 from loket.case import checks
 from loket.case.clock import pause_reason, toggle_pause, waiting_for_applicant
 from loket.case.draft import Change, Draft
+from loket.case.events import EVENTS, PAUSE_REASONS
 from loket.case.messages import (
-    SYSTEM,
     Actor,
     CancelRequest,
     ClaimRequest,
@@ -33,19 +32,10 @@ from loket.case.messages import (
     ResubmitRequest,
 )
 from loket.case.state import CaseState, ServiceClock, StepClock
-from loket.fees import assess
 from loket.refusal import RefusalCode, Refused
 from loket.route.model import PermitType
 from loket.route.standard import service_duration
-from loket.route.stepper import RouteEvent, RouteState, Stepper, Transition
-
-# PostgreSQL bigint: a fee total beyond it would be refused by the store for good.
-MAX_AMOUNT = 2**63 - 1
-
-PAUSE_REASONS = {
-    "returned": "returned to the applicant for corrections",
-    "payment": "waiting for the applicant's payment",
-}
+from loket.route.stepper import RouteState, Stepper, Transition
 
 
 class Case:
@@ -294,7 +284,7 @@ class Case:
     def _apply(self, draft: Draft, transition: Transition, actor: Actor, note: str) -> None:
         old_route = draft.route
         for event in transition.events:
-            _EVENTS[event.kind](self, draft, event, actor, note, old_route)
+            EVENTS[event.kind](self, draft, event, actor, note, old_route)
         draft.route = transition.state
         self._service_clock(draft, actor)
 
@@ -312,125 +302,6 @@ class Case:
         else:
             start = previous[-1][0]
             draft.audit("service_clock_resumed", actor, details={"paused_from": start.isoformat()})
-
-    # --- route events -> clocks and records ----------------------------------------------
-
-    def _opened(self, d: Draft, e: RouteEvent, actor: Actor, note: str, old: RouteState) -> None:
-        step = self.graph.task(e.step_id or "")
-        calendar = self.calendar_version(d.calendar_version)
-        try:
-            base_due = calendar.add(d.now, step.deadline)
-        except CalendarRangeError:
-            raise Refused(
-                RefusalCode.OUTSIDE_CALENDAR, step_id=step.id, last_year=calendar.snapshot.last_year
-            ) from None
-        clock = StepClock(
-            step_id=step.id, attempt=e.attempt or 1, opened_at=d.now, base_due=base_due
-        )
-        d.clocks[step.id] = clock
-        d.task(clock, "open")
-        d.audit("step_opened", SYSTEM, clock=clock, to_state="open")
-        if step.assesses_fees:
-            try:
-                fees = assess(self.permit.fees, d.data)
-            except (ArithmeticError, ValueError):
-                raise Refused(RefusalCode.AMOUNT_OUT_OF_RANGE, step_id=step.id) from None
-            if not 0 <= fees.total <= MAX_AMOUNT or any(
-                not 0 <= line.amount <= MAX_AMOUNT for line in fees.lines
-            ):
-                raise Refused(RefusalCode.AMOUNT_OUT_OF_RANGE, step_id=step.id)
-            d.fees = fees
-            d.audit(
-                "fees_assessed",
-                SYSTEM,
-                clock=clock,
-                details={"total": fees.total, "currency": fees.currency},
-            )
-
-    def _decided(self, d: Draft, e: RouteEvent, actor: Actor, note: str, old: RouteState) -> None:
-        clock = d.clocks[e.step_id or ""]
-        details = {"outcome": e.outcome, "target": e.target, "note": note}
-        if e.target == "applicant":
-            d.audit("step_decided", actor, clock=clock, details=details)
-            return
-        del d.clocks[clock.step_id]
-        d.task(clock, "done", outcome=e.outcome, note=note, decided_by=actor.username, closed=d.now)
-        d.audit(
-            "step_decided", actor, clock=clock, from_state="open", to_state="done", details=details
-        )
-
-    def _returned(self, d: Draft, e: RouteEvent, actor: Actor, note: str, old: RouteState) -> None:
-        clock = d.clocks[e.step_id or ""]
-        clock = clock.model_copy(update={"pauses": (*clock.pauses, (d.now, None))})
-        d.clocks[clock.step_id] = clock
-        d.task(clock, "returned", note=note, decided_by=actor.username)
-        d.audit(
-            "step_returned",
-            actor,
-            clock=clock,
-            from_state="open",
-            to_state="returned",
-            details={"note": note},
-        )
-        d.audit("clock_paused", actor, clock=clock, details={"reason": PAUSE_REASONS["returned"]})
-
-    def _resumed(self, d: Draft, e: RouteEvent, actor: Actor, note: str, old: RouteState) -> None:
-        clock = d.clocks[e.step_id or ""]
-        paused_at, _ = clock.pauses[-1]
-        clock = clock.model_copy(update={"pauses": (*clock.pauses[:-1], (paused_at, d.now))})
-        d.clocks[clock.step_id] = clock
-        calendar = self.calendar_version(d.calendar_version)
-        paused = calendar.paused_working_time(clock.opened_at, d.now, [(paused_at, d.now)])
-        d.task(clock, "open")
-        d.audit("step_resumed", actor, clock=clock, from_state="returned", to_state="open")
-        d.audit(
-            "clock_resumed",
-            actor,
-            clock=clock,
-            details={
-                "paused_from": paused_at.isoformat(),
-                "paused_working_time_s": int(paused.total_seconds()),
-            },
-        )
-
-    def _cancelled(self, d: Draft, e: RouteEvent, actor: Actor, note: str, old: RouteState) -> None:
-        clock = d.clocks.pop(e.step_id or "")
-        token = old.token(clock.step_id)
-        previous = token.status if token is not None else "open"
-        d.task(clock, "cancelled", closed=d.now)
-        d.audit("step_cancelled", actor, clock=clock, from_state=previous, to_state="cancelled")
-
-    def _skipped(self, d: Draft, e: RouteEvent, actor: Actor, note: str, old: RouteState) -> None:
-        d.audit(
-            "step_skipped", SYSTEM, details={"step_id": e.step_id, "reason": "condition is false"}
-        )
-
-    def _branches(self, d: Draft, e: RouteEvent, actor: Actor, note: str, old: RouteState) -> None:
-        d.audit(e.kind, SYSTEM, details={"parallel_step": e.step_id})
-
-    def _finished(self, d: Draft, e: RouteEvent, actor: Actor, note: str, old: RouteState) -> None:
-        d.finished_at = d.now
-        d.audit(
-            "application_finished",
-            actor,
-            from_state="in_progress",
-            to_state=e.result,
-            details={"note": note} if note else {},
-        )
-
-
-_Handler = Callable[[Case, Draft, RouteEvent, Actor, str, RouteState], None]
-_EVENTS: dict[str, _Handler] = {
-    "step_opened": Case._opened,
-    "step_decided": Case._decided,
-    "step_returned": Case._returned,
-    "step_resumed": Case._resumed,
-    "step_cancelled": Case._cancelled,
-    "step_skipped": Case._skipped,
-    "branches_forked": Case._branches,
-    "branches_joined": Case._branches,
-    "permit_finished": Case._finished,
-}
 
 
 def calendar_of(snapshot: CalendarSnapshot) -> WorkCalendar:
