@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import asyncpg
 import typer
 from cryptography.exceptions import UnsupportedAlgorithm
 
@@ -35,6 +34,7 @@ from loket.cli_common import (
 from loket.settings import get_settings
 from loket.store.chain import ChainReport, chain_heads, check_chain, rewritten_since
 from loket.store.cli import DatabaseUnavailable, on_connection
+from loket.store.db import Conn
 
 PRIVATE_KEY_FILE = "audit-signing-key.pem"
 PUBLIC_KEY_FILE = "audit-public-key.pem"
@@ -178,7 +178,7 @@ def _verify(
     published = document.get("published_at", "?")
     out(f"{digest_file}: signature valid, {len(heads)} chain heads published at {published}")
 
-    async def rewritten(conn: asyncpg.Connection) -> list[str]:
+    async def rewritten(conn: Conn) -> list[str]:
         found: list[str] = []
         with progress("verify", unit="heads", show=len(heads) > _VERIFY_CHUNK) as advance:
             for start in range(0, len(heads), _VERIFY_CHUNK):
@@ -205,7 +205,7 @@ def _check(
         str, typer.Argument(metavar="REG", help="registration number, e.g. PBG-2026-000123")
     ],
 ) -> int:
-    async def check(conn: asyncpg.Connection) -> ChainReport | None:
+    async def check(conn: Conn) -> ChainReport | None:
         known = await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM applications WHERE registration_number = $1)",
             registration_number,

@@ -74,7 +74,7 @@ def styled(text: str, colour: str, *, err: bool = False, bold: bool = False) -> 
     """``text`` in ``colour`` when the stream it goes to shows colours."""
     if not colours_on(_stream(err)):
         return text
-    return typer.style(text, fg=colour, bold=bold)
+    return typer.style(text, fg=colour, bold=bold or None)
 
 
 def out(text: str = "", *, nl: bool = True) -> None:

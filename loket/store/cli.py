@@ -23,6 +23,7 @@ import typer
 from loket.cli_common import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, exits, fail, new_app, out
 from loket.route.loader import DefinitionErrors, load_agencies
 from loket.settings import Settings, get_settings
+from loket.store.db import Conn, create_pool
 from loket.store.migrate import migrate
 from loket.store.users import (
     User,
@@ -119,20 +120,20 @@ class DatabaseUnavailable(Exception):
     """The database could not be reached or read (the reason in the message)."""
 
 
-def on_connection(
-    work: Callable[[asyncpg.Connection], Awaitable[T]], *, migrate_first: bool = True
-) -> T:
+def on_connection(work: Callable[[Conn], Awaitable[T]], *, migrate_first: bool = True) -> T:
     """Run ``work`` on one connection to the database of the settings."""
 
     async def main() -> T:
         async with database(get_settings()) as dsn:
             if migrate_first:
                 await migrate(dsn)
-            conn = await asyncpg.connect(dsn)
+            # A pool of one: its connections decode JSON columns as the app's do.
+            pool = await create_pool(dsn, min_size=1, max_size=1)
             try:
-                return await work(conn)
+                async with pool.acquire() as conn:
+                    return await work(conn)
             finally:
-                await conn.close()
+                await pool.close()
 
     try:
         return asyncio.run(main())
@@ -175,7 +176,7 @@ def _add_command(
             raise DefinitionErrors(errors)
         password = read_password(password_stdin)
 
-        async def add(conn: asyncpg.Connection) -> User:
+        async def add(conn: Conn) -> User:
             return await create_user(
                 conn,
                 agencies,
@@ -229,7 +230,7 @@ def _list_command(
     return EXIT_OK
 
 
-def _on_user(command: str, work: Callable[[asyncpg.Connection], Awaitable[User]], done: str) -> int:
+def _on_user(command: str, work: Callable[[Conn], Awaitable[User]], done: str) -> int:
     """Run ``work`` on one connection; print ``done user`` or the refusal; the exit code."""
     try:
         user = on_connection(work)
