@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,6 +84,23 @@ def test_usage_errors_exit_2_with_the_reason_on_stderr(
     captured = capsys.readouterr()
     assert message in captured.err + captured.out
     assert ESC not in captured.err
+
+
+def test_invalid_input_exits_1_and_usage_errors_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = "tests/unit/broken_definitions/unknown_counter.yaml"
+    assert main(["analyze", str(PROJECT_ROOT / broken)]) == 1
+    assert "has no counter 'cashier'" in capsys.readouterr().err
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text("name: broken\npermits: 3\n", encoding="utf-8")
+    assert main(["simulate", str(scenario)]) == 1
+    assert "working_days: required key is missing" in capsys.readouterr().err
+    assert main(["simulate", str(tmp_path / "none.yaml")]) == 2
+    assert main(["analyze", str(tmp_path / "none.yaml")]) == 2
+    assert main(["schema", "--output", str(scenario)]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith(f"loket schema: not a folder: {scenario}\n")
 
 
 def test_verbose_turns_on_debug_logging(capsys: pytest.CaptureFixture[str]) -> None:
