@@ -1,4 +1,4 @@
-"""``loket audit keygen|digest|verify|check``: tamper evidence of the audit chains (issue 9).
+"""``loket audit``: tamper evidence of the audit chains (issue 9).
 
 ``digest`` signs every application's chain head with an Ed25519 key kept outside the
 database and writes the open-data file; whoever keeps that file can later ``verify`` that no
@@ -24,6 +24,7 @@ from loket.cli_common import (
     EXIT_OK,
     EXIT_REFUSED,
     EXIT_USAGE,
+    doc_help,
     exits,
     fail,
     new_app,
@@ -44,7 +45,7 @@ _VERIFY_CHUNK = 500  # heads per progress step
 
 
 def register(app: typer.Typer) -> None:
-    audit = new_app(__doc__.split("\n\n")[0].replace("\n", " ") if __doc__ else "")
+    audit = new_app(doc_help(__doc__))
     audit.command(
         "keygen",
         help=f"Write a new Ed25519 key pair to DIR: {PRIVATE_KEY_FILE} (mode 0600; keep it "

@@ -59,6 +59,12 @@ def new_app(help_text: str) -> typer.Typer:
     )
 
 
+def doc_help(doc: str | None) -> str:
+    """A module docstring as command help: paragraphs joined, ``literals`` unquoted."""
+    paragraphs = (doc or "").replace("``", "").strip().split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
+
+
 def colours_on(stream: IO[str]) -> bool:
     if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False

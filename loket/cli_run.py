@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from loket import devstack
-from loket.cli_common import EXIT_OK, EXIT_USAGE, exits, out
+from loket.cli_common import EXIT_OK, EXIT_USAGE, doc_help, exits, out
 from loket.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ _NO_DATABASE = "DATABASE_URL is not set; `loket dev` runs the embedded stack ins
 def register(app: typer.Typer) -> None:
     app.command(
         "dev",
-        help=devstack.__doc__,
+        help=doc_help(devstack.__doc__),
         short_help="run the whole local stack (Temporal dev server, PostgreSQL, worker, API)",
         rich_help_panel=PANEL,
     )(exits(_dev))
