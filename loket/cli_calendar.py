@@ -6,62 +6,102 @@ deadline against the version the permit recorded.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from pydantic import ValidationError
 
 from loket.calendar import WorkCalendar, WorkDuration
 from loket.calendar_data import covered_years, load_calendar
+from loket.cli_common import EXIT_OK, EXIT_USAGE, exits, fail, new_app, out
 from loket.settings import get_settings
 
-EXIT_BAD_INPUT = 2
-
-_Body = Callable[[WorkCalendar, argparse.Namespace], str]
+# Every input problem (a malformed instant, an instant outside the loaded years, a missing
+# calendar) is a usage error: the command never refuses a well-formed question.
+EXIT_BAD_INPUT = EXIT_USAGE
 
 
 class _BadInput(ValueError):
     pass
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("calendar", help="working-time deadlines (holidays, office hours)")
-    commands = parser.add_subparsers(dest="calendar_command", required=True, metavar="COMMAND")
-
-    due = commands.add_parser("due", help="the deadline N working days/hours after START")
-    due.add_argument(
-        "start", metavar="START", help="aware ISO instant, e.g. 2026-03-16T10:00+07:00"
-    )
-    due.add_argument("duration", metavar="DURATION", help="working days or hours, e.g. 3d, 4h")
-    _common(due)
-    due.set_defaults(func=_due)
-
-    elapsed = commands.add_parser("elapsed", help="working time between two instants")
-    elapsed.add_argument("start", metavar="FROM", help="aware ISO instant")
-    elapsed.add_argument("end", metavar="TO", help="aware ISO instant, not before FROM")
-    _common(elapsed)
-    elapsed.set_defaults(func=_elapsed)
+@dataclass(frozen=True)
+class _Args:
+    start: str
+    end_or_duration: str
+    definitions: Path | None
+    years: str | None
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--definitions",
-        type=Path,
-        default=None,
+_Body = Callable[[WorkCalendar, _Args], str]
+
+Definitions = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="DIR",
         help="definitions folder holding calendar.yaml (default: LOKET_DEFINITIONS_DIR)",
-    )
-    parser.add_argument(
-        "--years",
-        default=None,
+        show_default=False,
+    ),
+]
+Years = Annotated[
+    str | None,
+    typer.Option(
         metavar="FIRST-LAST",
         help="years to load (default: every year calendar.yaml gives a legal basis for)",
+        show_default=False,
+    ),
+]
+
+
+def register(app: typer.Typer) -> None:
+    calendar = new_app("Working-time deadlines (holidays, office hours), as the engine counts.")
+    calendar.command(
+        "due",
+        help="The deadline DURATION working days/hours after START, with the calendar "
+        "version used. Exit 0, or 2 on bad input.",
+        short_help="the deadline N working days/hours after START",
+    )(exits(_due))
+    calendar.command(
+        "elapsed",
+        help="Working time between FROM and TO, with the calendar version used. Exit 0, or "
+        "2 on bad input.",
+        short_help="working time between two instants",
+    )(exits(_elapsed))
+    app.add_typer(
+        calendar,
+        name="calendar",
+        short_help="working-time deadlines (holidays, office hours)",
+        rich_help_panel="Inspectors",
     )
 
 
-def _calendar(args: argparse.Namespace) -> WorkCalendar:
+def _due(
+    start: Annotated[
+        str, typer.Argument(metavar="START", help="aware ISO instant, e.g. 2026-03-16T10:00+07:00")
+    ],
+    duration: Annotated[
+        str, typer.Argument(metavar="DURATION", help="working days or hours, e.g. 3d, 4h")
+    ],
+    definitions: Definitions = None,
+    years: Years = None,
+) -> int:
+    return _run(_Args(start, duration, definitions, years), "due", _due_text)
+
+
+def _elapsed(
+    start: Annotated[str, typer.Argument(metavar="FROM", help="aware ISO instant")],
+    end: Annotated[str, typer.Argument(metavar="TO", help="aware ISO instant, not before FROM")],
+    definitions: Definitions = None,
+    years: Years = None,
+) -> int:
+    return _run(_Args(start, end, definitions, years), "elapsed", _elapsed_text)
+
+
+def _calendar(args: _Args) -> WorkCalendar:
     folder: Path = args.definitions or get_settings().definitions_dir
     if args.years:
         first, _, last = str(args.years).partition("-")
@@ -102,23 +142,22 @@ def _describe(calendar: WorkCalendar) -> str:
     )
 
 
-def _run(args: argparse.Namespace, name: str, body: _Body) -> int:
+def _run(args: _Args, name: str, body: _Body) -> int:
     # One place that turns expected input errors into a message and exit code 2; a
     # pydantic ValidationError is a ValueError too.
     try:
         calendar = _calendar(args)
-        out = body(calendar, args)
+        text = body(calendar, args)
     except ValueError as exc:
-        sys.stderr.write(f"loket calendar {name}: {exc}\n")
-        return EXIT_BAD_INPUT
-    sys.stdout.write(out + _describe(calendar))
-    return 0
+        return fail(f"calendar {name}", exc, EXIT_BAD_INPUT)
+    out(text + _describe(calendar), nl=False)
+    return EXIT_OK
 
 
-def _due_text(calendar: WorkCalendar, args: argparse.Namespace) -> str:
+def _due_text(calendar: WorkCalendar, args: _Args) -> str:
     start = _instant(args.start, "START")
     try:
-        duration = WorkDuration.parse(args.duration)
+        duration = WorkDuration.parse(args.end_or_duration)
     except ValidationError as exc:
         raise _BadInput(f"DURATION: {exc.errors()[0]['msg']}") from exc
     due = calendar.add(start, duration)
@@ -133,20 +172,12 @@ def _due_text(calendar: WorkCalendar, args: argparse.Namespace) -> str:
     )
 
 
-def _elapsed_text(calendar: WorkCalendar, args: argparse.Namespace) -> str:
+def _elapsed_text(calendar: WorkCalendar, args: _Args) -> str:
     start = _instant(args.start, "FROM")
-    end = _instant(args.end, "TO")
+    end = _instant(args.end_or_duration, "TO")
     worked = calendar.elapsed(start, end)
     return (
         f"elapsed: {_clock(worked)}\n"
         f"working_hours: {_hours(worked.total_seconds())}\n"
         f"whole_working_days: {calendar.elapsed_working_days(start, end)}\n"
     )
-
-
-def _due(args: argparse.Namespace) -> int:
-    return _run(args, "due", _due_text)
-
-
-def _elapsed(args: argparse.Namespace) -> int:
-    return _run(args, "elapsed", _elapsed_text)

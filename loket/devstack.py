@@ -10,7 +10,6 @@ default ``./data``), so running it again keeps every application.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
@@ -35,6 +34,8 @@ DEFAULT_UI_PORT = 8233
 POSTGRES_SUBDIR = "postgresql"
 TEMPORAL_SUBDIR = "temporal"
 _SHUTDOWN_GRACE_S = 30.0
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
 
 
 class _StopRequested(Exception):
@@ -49,117 +50,56 @@ class DevOptions:
     ui_port: int = DEFAULT_UI_PORT
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
-        "dev",
-        help="run the whole local stack (Temporal dev server, PostgreSQL, worker, API)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    temporal = parser.add_mutually_exclusive_group()
-    temporal.add_argument(
-        "--temporal-address",
-        metavar="HOST:PORT",
-        help="use this running Temporal server instead of starting the dev server "
-        "(default: LOKET_TEMPORAL_ADDRESS when set)",
-    )
-    temporal.add_argument(
-        "--temporal-port",
-        type=int,
-        help="gRPC port of the dev server this command starts (default 7233)",
-    )
-    parser.add_argument(
-        "--data-dir", type=Path, help="where PostgreSQL and Temporal keep their data"
-    )
-    parser.add_argument("--api-host", help="API bind address (default: LOKET_API_HOST)")
-    parser.add_argument("--api-port", type=int, help="API port (default: LOKET_API_PORT)")
-    parser.add_argument(
-        "--ui-port",
-        type=int,
-        help="Temporal Web UI port of the dev server (default: the port of LOKET_TEMPORAL_UI_URL)",
-    )
-    parser.set_defaults(func=_command)
+@dataclass(frozen=True)
+class DevFlags:
+    """The flags of ``loket dev``; None: take the setting."""
 
-    api = sub.add_parser(
-        "api",
-        help="serve only the HTTP API against DATABASE_URL and LOKET_TEMPORAL_ADDRESS "
-        "(production; `loket dev` runs everything)",
-    )
-    api.set_defaults(func=_api_command)
-
-    worker = sub.add_parser(
-        "worker",
-        help="run only the Temporal worker against DATABASE_URL and LOKET_TEMPORAL_ADDRESS "
-        "(production; run several for more throughput)",
-    )
-    worker.set_defaults(func=_worker_command)
-
-    openapi = sub.add_parser(
-        "openapi",
-        help="print the API's OpenAPI document (JSON) without starting any server",
-    )
-    openapi.set_defaults(func=_openapi_command)
+    temporal_address: str | None = None
+    temporal_port: int | None = None
+    data_dir: Path | None = None
+    api_host: str | None = None
+    api_port: int | None = None
+    ui_port: int | None = None
 
 
-def resolve(args: argparse.Namespace, settings: Settings) -> tuple[Settings, DevOptions]:
+def resolve(flags: DevFlags, settings: Settings) -> tuple[Settings, DevOptions]:
     """Settings and options of one ``loket dev`` run: flags override the environment."""
     update: dict[str, object] = {}
     external = "temporal_address" in settings.model_fields_set
-    if args.temporal_address:
-        update["temporal_address"] = args.temporal_address
+    if flags.temporal_address:
+        update["temporal_address"] = flags.temporal_address
         external = True
-    if args.data_dir is not None:
-        update["data_dir"] = args.data_dir.resolve()
-    if args.api_host:
-        update["api_host"] = args.api_host
-    if args.api_port is not None:
-        update["api_port"] = args.api_port
-    ui_port: int = args.ui_port or urlsplit(settings.temporal_ui_url).port or DEFAULT_UI_PORT
+    if flags.data_dir is not None:
+        update["data_dir"] = flags.data_dir.resolve()
+    if flags.api_host:
+        update["api_host"] = flags.api_host
+    if flags.api_port is not None:
+        update["api_port"] = flags.api_port
+    ui_port: int = flags.ui_port or urlsplit(settings.temporal_ui_url).port or DEFAULT_UI_PORT
     if not external:
         host, port = _split_address(settings.temporal_address)
-        update["temporal_address"] = f"{host}:{args.temporal_port or port}"
+        update["temporal_address"] = f"{host}:{flags.temporal_port or port}"
         update["temporal_ui_url"] = f"http://{host}:{ui_port}"
     return settings.model_copy(update=update), DevOptions(not external, ui_port)
 
 
-def _command(args: argparse.Namespace) -> int:
-    if not getattr(args, "verbose", False):
+def run_dev_command(flags: DevFlags, *, verbose: bool = False) -> int:
+    """``loket dev``: the exit code (1 when a server failed, 130 on a forced stop)."""
+    if not verbose:
         # pgserver logs every pg_ctl call at INFO.
         logging.getLogger("pgserver").setLevel(logging.WARNING)
     try:
-        settings, options = resolve(args, get_settings())
+        settings, options = resolve(flags, get_settings())
         return asyncio.run(run_dev(settings, options))
     except services.ServiceError as exc:
         logger.error("%s", exc)
-        return 1
+        return EXIT_FAILED
     except (asyncio.CancelledError, KeyboardInterrupt):
         logger.warning("forced stop")
-        return 130
+        return EXIT_INTERRUPTED
 
 
-def _worker_command(args: argparse.Namespace) -> int:
-    import worker
-
-    settings = get_settings()
-    if not settings.database_url:
-        logger.error("DATABASE_URL is not set; `loket dev` runs the embedded stack instead")
-        return 2
-    worker.main()
-    return 0
-
-
-def _api_command(args: argparse.Namespace) -> int:
-    """The API alone, as the production container runs it; migrations first (they take an
-    advisory lock, so API and worker replicas may start together)."""
-    settings = get_settings()
-    if not settings.database_url:
-        logger.error("DATABASE_URL is not set; `loket dev` runs the embedded stack instead")
-        return 2
-    asyncio.run(_serve_api_alone(settings))
-    return 0
-
-
-async def _serve_api_alone(settings: Settings) -> None:
+async def serve_api_alone(settings: Settings) -> None:
     """Migrations, then the API on its port and the ops server (/livez /readyz /metrics)
     on ``ops_port``; uvicorn owns SIGINT/SIGTERM and stops both."""
     from loket.api import ops
@@ -175,18 +115,6 @@ async def _serve_api_alone(settings: Settings) -> None:
         settings.ops_host, settings.ops_port, ops.app_checks(app, settings.ready_timeout_s)
     ):
         await server.serve()
-
-
-def _openapi_command(args: argparse.Namespace) -> int:
-    import json
-    import sys
-
-    from loket.api.app import create_app
-
-    # The document is built from the routes alone: no lifespan, no database, no Temporal.
-    app = create_app(Settings(env="test"), "")
-    sys.stdout.write(json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n")
-    return 0
 
 
 def _split_address(address: object) -> tuple[str, int]:

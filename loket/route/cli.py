@@ -11,17 +11,28 @@ schema in a first-line ``# yaml-language-server: $schema=...`` modeline for edit
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from pydantic import BaseModel
 
+from loket.cli_common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_USAGE,
+    err,
+    exits,
+    fail,
+    out,
+    progress,
+    styled,
+)
 from loket.route.loader import (
     AGENCIES_FILE,
+    DefinitionError,
     DefinitionErrors,
     load_agencies,
     load_catalog,
@@ -30,9 +41,9 @@ from loket.route.loader import (
 from loket.route.model import AgencyCatalog, PermitType
 from loket.settings import PROJECT_ROOT, get_settings
 
-EXIT_VALID = 0
-EXIT_INVALID = 1
-EXIT_USAGE = 2
+EXIT_VALID = EXIT_OK
+EXIT_INVALID = EXIT_REFUSED
+PANEL = "Route authors"
 
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_DIR = PROJECT_ROOT / "schemas"
@@ -69,66 +80,62 @@ _DURATION_SCHEMA: dict[str, Any] = {
 }
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    validate = sub.add_parser(
+def register(app: typer.Typer) -> None:
+    app.command(
         "validate",
-        help="check route definitions; every error as 'file: path: message'",
-        description="Check definitions folders (agencies.yaml + permits/*.yaml) or single "
-        "permit files. Exit 0 valid, 1 invalid, 2 usage error.",
-    )
-    validate.add_argument(
-        "paths",
-        nargs="*",
-        type=Path,
-        metavar="PATH",
-        help="a definitions folder or a permit file (default: LOKET_DEFINITIONS_DIR)",
-    )
-    validate.set_defaults(func=_validate)
-
-    schema = sub.add_parser(
+        help="Check definitions folders (agencies.yaml + permits/*.yaml) or single permit "
+        "files; every error as 'file: path: message' on stderr. Exit 0 valid, 1 invalid, "
+        "2 usage error.",
+        short_help="check route definitions; every error as 'file: path: message'",
+        rich_help_panel=PANEL,
+    )(exits(_validate))
+    app.command(
         "schema",
-        help="write (or --check) the JSON Schema of definition files",
-        description="Write schemas/permit-type.schema.json and schemas/agencies.schema.json "
-        "from the models; with --check, exit 1 if the files there are not current.",
-    )
-    schema.add_argument(
-        "--check", action="store_true", help="compare instead of writing; exit 1 if stale"
-    )
-    schema.add_argument(
-        "--output",
-        type=Path,
-        default=SCHEMA_DIR,
-        metavar="PATH",
-        help=f"folder for the schema files (default: {SCHEMA_DIR})",
-    )
-    schema.set_defaults(func=_schema)
+        help="Write schemas/permit-type.schema.json and schemas/agencies.schema.json from "
+        "the models; with --check, exit 1 if the files there are not current.",
+        short_help="write (or --check) the JSON Schema of definition files",
+        rich_help_panel=PANEL,
+    )(exits(_schema))
 
 
 # --- validate ----------------------------------------------------------------------------
 
 
-def _validate(args: argparse.Namespace) -> int:
+def _validate(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            metavar="PATH",
+            help="a definitions folder or a permit file (default: LOKET_DEFINITIONS_DIR)",
+            show_default=False,
+        ),
+    ] = None,
+) -> int:
     definitions_dir: Path = get_settings().definitions_dir
-    paths: list[Path] = list(args.paths) or [definitions_dir]
+    paths = list(paths or []) or [definitions_dir]
     usage = _usage_problems(paths)
     if usage:
         for line in usage:
-            sys.stderr.write(f"loket validate: {line}\n")
+            fail("validate", line)
         return EXIT_USAGE
-    errors = validate_paths(paths, definitions_dir)
+    errors: list[DefinitionError] = []
+    with progress("validate", unit="paths", show=len(paths) > 1) as advance:
+        for done, path in enumerate(paths, start=1):
+            errors += validate_paths([path], definitions_dir)
+            advance(done, len(paths))
     shown = ", ".join(_shown(p) for p in paths)
     if errors:
         for error in errors:
-            sys.stderr.write(f"{error}\n")
+            err(str(error))
         files = len({e.file for e in errors})
         noun = "error" if len(errors) == 1 else "errors"
         where = "file" if files == 1 else "files"
-        sys.stdout.write(f"{shown}: {len(errors)} {noun} in {files} {where}: invalid\n")
+        out(f"{shown}: {len(errors)} {noun} in {files} {where}: {styled('invalid', 'red')}")
         return EXIT_INVALID
     permits, agencies = _counts(paths, definitions_dir)
-    sys.stdout.write(
+    out(
         f"{shown}: {permits} permit type{'s' if permits != 1 else ''}, "
-        f"{agencies} agenc{'ies' if agencies != 1 else 'y'}: valid\n"
+        f"{agencies} agenc{'ies' if agencies != 1 else 'y'}: {styled('valid', 'green')}"
     )
     return EXIT_VALID
 
@@ -196,10 +203,17 @@ def _schema_of(model: type[BaseModel], title: str) -> dict[str, Any]:
     return {"$schema": JSON_SCHEMA_DIALECT, **body, "title": title}
 
 
-def _schema(args: argparse.Namespace) -> int:
-    output: Path = args.output
+def _schema(
+    check: Annotated[
+        bool, typer.Option("--check", help="compare instead of writing; exit 1 if stale")
+    ] = False,
+    output: Annotated[
+        Path,
+        typer.Option(metavar="PATH", help="folder for the schema files", show_default=True),
+    ] = SCHEMA_DIR,
+) -> int:
     expected = build_schemas()
-    if args.check:
+    if check:
         stale = []
         for name, text in expected.items():
             path = output / name
@@ -210,17 +224,16 @@ def _schema(args: argparse.Namespace) -> int:
             if current != text:
                 stale.append(path)
         for path in stale:
-            sys.stderr.write(f"{path}: differs from the models; run 'loket schema'\n")
+            err(f"{path}: differs from the models; run 'loket schema'")
         if stale:
-            sys.stdout.write(f"{len(stale)} of {len(expected)} schema files out of date\n")
+            out(f"{len(stale)} of {len(expected)} schema files out of date")
             return EXIT_INVALID
-        sys.stdout.write(f"{len(expected)} schema files in {output} are current\n")
+        out(f"{len(expected)} schema files in {output} are current")
         return EXIT_VALID
     if output.exists() and not output.is_dir():
-        sys.stderr.write(f"loket schema: not a folder: {output}\n")
-        return EXIT_USAGE
+        return fail("schema", f"not a folder: {output}", EXIT_USAGE)
     output.mkdir(parents=True, exist_ok=True)
     for name, text in expected.items():
         (output / name).write_text(text, encoding="utf-8")
-        sys.stdout.write(f"wrote {output / name}\n")
+        out(f"wrote {output / name}")
     return EXIT_VALID

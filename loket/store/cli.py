@@ -9,24 +9,26 @@ from the command line, where they would land in shell history and process lists.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import getpass
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import asyncpg
+import typer
 
+from loket.cli_common import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, exits, fail, new_app, out
 from loket.route.loader import DefinitionErrors, load_agencies
 from loket.settings import Settings, get_settings
+from loket.store.db import Conn, create_pool
 from loket.store.migrate import migrate
 from loket.store.users import (
-    USER_ROLES,
     User,
     UserError,
+    UserRole,
     create_user,
     deactivate_user,
     list_users,
@@ -39,81 +41,63 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 # Exit codes of every `loket users` command: 0 done, 1 refused (unknown user or counter,
-# password policy...: the reason on stderr), 2 a usage error (argparse).
-EXIT_OK = 0
-EXIT_FAILED = 1
+# password policy...: the reason on stderr), 2 a usage error.
+EXIT_FAILED = EXIT_REFUSED
+PANEL = "Accounts and database"
+
+Username = Annotated[str, typer.Argument(show_default=False)]
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="read the password from standard input")
+]
+_COUNTER_HELP = "a counter the user serves, e.g. dpupr/tpa (repeat for several)"
 
 
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    users = sub.add_parser(
-        "users", help="staff accounts: add, list, deactivate, reset-password, set-counters"
+def register(app: typer.Typer) -> None:
+    users = new_app(
+        "Staff accounts. The database is DATABASE_URL, else the embedded PostgreSQL under "
+        "the data folder. Passwords come from stdin (--password-stdin) or are asked for "
+        "without echo, never from the command line. Exit 0 done, 1 refused (reason on "
+        "stderr), 2 usage error."
     )
-    commands = users.add_subparsers(dest="users_command", required=True, metavar="ACTION")
-
-    add = commands.add_parser(
+    users.command(
         "add",
-        help="create a user with a role, an agency and counters",
-        description="Create a user. The password is read from stdin with --password-stdin, "
-        "else asked for (twice) without echo.",
-    )
-    add.add_argument("username")
-    add.add_argument("--role", required=True, choices=USER_ROLES)
-    add.add_argument("--name", required=True, dest="full_name", help="full name as shown")
-    add.add_argument("--agency", help="agency id (derived from --counter when omitted)")
-    add.add_argument(
-        "--counter",
-        action="append",
-        default=[],
-        dest="counters",
-        metavar="AGENCY/COUNTER",
-        help="a counter the user serves, e.g. dpupr/tpa (repeat for several)",
-    )
-    add.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
-    )
-    add.set_defaults(func=_add_command)
-
-    listing = commands.add_parser("list", help="list users with role, agency and counters")
-    listing.add_argument("--role", choices=USER_ROLES, help="only this role")
-    listing.add_argument("--agency", help="only users of this agency")
-    listing.add_argument("--counter", metavar="AGENCY/COUNTER", help="only users serving it")
-    state = listing.add_mutually_exclusive_group()
-    state.add_argument("--active", action="store_true", help="only active users")
-    state.add_argument("--inactive", action="store_true", help="only deactivated users")
-    listing.set_defaults(func=_list_command)
-
-    deactivate = commands.add_parser(
-        "deactivate", help="stop a user from signing in and end their sessions"
-    )
-    deactivate.add_argument("username")
-    deactivate.set_defaults(func=_deactivate_command)
-
-    reset = commands.add_parser(
+        help="Create a user. The password is read from stdin with --password-stdin, else "
+        "asked for (twice) without echo.",
+        short_help="create a user with a role, an agency and counters",
+    )(exits(_add_command))
+    users.command(
+        "list",
+        help="List users with role, agency and counters, tab-separated, one per line.",
+        short_help="list users with role, agency and counters",
+    )(exits(_list_command))
+    users.command(
+        "deactivate",
+        help="Stop a user from signing in and end their tokens and page sessions.",
+        short_help="stop a user from signing in and end their sessions",
+    )(exits(_deactivate_command))
+    users.command(
         "reset-password",
-        help="set a new password (stdin with --password-stdin, else asked); sessions end",
+        help="Set a new password (stdin with --password-stdin, else asked twice without "
+        "echo); the user's sessions end.",
+        short_help="set a new password; sessions end",
+    )(exits(_reset_command))
+    users.command(
+        "set-counters",
+        help="Replace the counters a user serves, checked against the catalog and the role.",
+        short_help="replace the counters a user serves",
+    )(exits(_set_counters_command))
+    app.add_typer(
+        users,
+        name="users",
+        short_help="staff accounts: add, list, deactivate, reset-password, set-counters",
+        rich_help_panel=PANEL,
     )
-    reset.add_argument("username")
-    reset.add_argument(
-        "--password-stdin", action="store_true", help="read the password from standard input"
-    )
-    reset.set_defaults(func=_reset_command)
-
-    counters = commands.add_parser(
-        "set-counters", help="replace the counters a user serves (checked against the catalog)"
-    )
-    counters.add_argument("username")
-    counters.add_argument(
-        "--counter",
-        action="append",
-        default=[],
-        dest="counters",
-        metavar="AGENCY/COUNTER",
-        help="a counter the user serves (repeat for several; none for admins and inspectors)",
-    )
-    counters.set_defaults(func=_set_counters_command)
-
-    mig = sub.add_parser("migrate", help="apply pending database migrations")
-    mig.set_defaults(func=_migrate_command)
+    app.command(
+        "migrate",
+        help="Apply pending database migrations (DATABASE_URL, else the embedded PostgreSQL).",
+        short_help="apply pending database migrations",
+        rich_help_panel=PANEL,
+    )(exits(_migrate_command))
 
 
 @contextlib.asynccontextmanager
@@ -129,12 +113,32 @@ async def database(settings: Settings) -> AsyncIterator[str]:
         yield dsn
 
 
-def _run(work: Callable[[str], Awaitable[T]]) -> T:
+_DB_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or read (the reason in the message)."""
+
+
+def on_connection(work: Callable[[Conn], Awaitable[T]], *, migrate_first: bool = True) -> T:
+    """Run ``work`` on one connection to the database of the settings."""
+
     async def main() -> T:
         async with database(get_settings()) as dsn:
-            return await work(dsn)
+            if migrate_first:
+                await migrate(dsn)
+            # A pool of one: its connections decode JSON columns as the app's do.
+            pool = await create_pool(dsn, min_size=1, max_size=1)
+            try:
+                async with pool.acquire() as conn:
+                    return await work(conn)
+            finally:
+                await pool.close()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except _DB_ERRORS as exc:
+        raise DatabaseUnavailable(f"database: {exc}") from exc
 
 
 def read_password(from_stdin: bool) -> str:
@@ -146,130 +150,145 @@ def read_password(from_stdin: bool) -> str:
     return first
 
 
-def _add_command(args: argparse.Namespace) -> int:
-    settings = get_settings()
-    try:
-        agencies, errors = load_agencies(settings.definitions_dir)
-        if agencies is None:
-            raise DefinitionErrors(errors)
-        password = read_password(args.password_stdin)
-
-        async def add(dsn: str) -> str:
-            await migrate(dsn)
-            conn = await asyncpg.connect(dsn)
-            try:
-                user = await create_user(
-                    conn,
-                    agencies,
-                    username=args.username,
-                    full_name=args.full_name,
-                    password=password,
-                    role=args.role,
-                    agency=args.agency,
-                    counters=args.counters,
-                )
-            finally:
-                await conn.close()
-            return f"{user.username} ({user.role}, {user.agency or '-'}, {', '.join(user.counters) or 'no counters'})"
-
-        shown = _run(add)
-    except (UserError, DefinitionErrors) as exc:
-        sys.stderr.write(f"loket users add: {exc}\n")
-        return EXIT_FAILED
-    sys.stdout.write(f"created {shown}\n")
-    return EXIT_OK
-
-
-def _wanted(args: argparse.Namespace, user: User) -> bool:
-    return (
-        (args.role is None or user.role == args.role)
-        and (args.agency is None or user.agency == args.agency)
-        and (args.counter is None or args.counter in user.counters)
-        and not (args.active and not user.active)
-        and not (args.inactive and user.active)
-    )
-
-
-def _list_command(args: argparse.Namespace) -> int:
-    async def fetch(dsn: str) -> list[str]:
-        await migrate(dsn)
-        conn = await asyncpg.connect(dsn)
-        try:
-            found = [u for u in await list_users(conn) if _wanted(args, u)]
-        finally:
-            await conn.close()
-        return [
-            f"{u.username}\t{u.role}\t{u.agency or '-'}\t{','.join(u.counters) or '-'}\t"
-            f"{'active' if u.active else 'inactive'}\t{u.full_name}"
-            for u in found
-        ]
-
-    lines = _run(fetch)
-    sys.stdout.write("username\trole\tagency\tcounters\tstate\tname\n")
-    for line in lines:
-        sys.stdout.write(line + "\n")
-    return EXIT_OK
-
-
 def _describe(user: User) -> str:
     state = "active" if user.active else "inactive"
-    return f"{user.username} ({user.role}, {user.agency or '-'}, {', '.join(user.counters) or 'no counters'}, {state})"
+    counters = ", ".join(user.counters) or "no counters"
+    return f"{user.username} ({user.role}, {user.agency or '-'}, {counters}, {state})"
 
 
-def _on_user(command: str, work: Callable[[asyncpg.Connection], Awaitable[User]], done: str) -> int:
-    """Run ``work`` on one connection; print ``done user`` or the refusal; the exit code."""
-
-    async def run(dsn: str) -> User:
-        await migrate(dsn)
-        conn = await asyncpg.connect(dsn)
-        try:
-            return await work(conn)
-        finally:
-            await conn.close()
-
+def _add_command(
+    username: Username,
+    role: Annotated[UserRole, typer.Option(help="the user's role", show_default=False)],
+    full_name: Annotated[
+        str, typer.Option("--name", help="full name as shown", show_default=False)
+    ],
+    agency: Annotated[
+        str | None, typer.Option(help="agency id (derived from --counter when omitted)")
+    ] = None,
+    counters: Annotated[
+        list[str] | None, typer.Option("--counter", metavar="AGENCY/COUNTER", help=_COUNTER_HELP)
+    ] = None,
+    password_stdin: PasswordStdin = False,
+) -> int:
     try:
-        user = _run(run)
-    except UserError as exc:
-        sys.stderr.write(f"loket users {command}: {exc}\n")
-        return EXIT_FAILED
-    sys.stdout.write(f"{done} {_describe(user)}\n")
+        agencies, errors = load_agencies(get_settings().definitions_dir)
+        if agencies is None:
+            raise DefinitionErrors(errors)
+        password = read_password(password_stdin)
+
+        async def add(conn: Conn) -> User:
+            return await create_user(
+                conn,
+                agencies,
+                username=username,
+                full_name=full_name,
+                password=password,
+                role=role,
+                agency=agency,
+                counters=counters or [],
+            )
+
+        user = on_connection(add)
+    except (UserError, DefinitionErrors, DatabaseUnavailable) as exc:
+        return fail("users add", exc)
+    shown = ", ".join(user.counters) or "no counters"
+    out(f"created {user.username} ({user.role}, {user.agency or '-'}, {shown})")
     return EXIT_OK
 
 
-def _deactivate_command(args: argparse.Namespace) -> int:
-    return _on_user("deactivate", lambda conn: deactivate_user(conn, args.username), "deactivated")
+def _list_command(
+    role: Annotated[UserRole | None, typer.Option(help="only this role")] = None,
+    agency: Annotated[str | None, typer.Option(help="only users of this agency")] = None,
+    counter: Annotated[
+        str | None, typer.Option(metavar="AGENCY/COUNTER", help="only users serving it")
+    ] = None,
+    active: Annotated[bool, typer.Option("--active", help="only active users")] = False,
+    inactive: Annotated[bool, typer.Option("--inactive", help="only deactivated users")] = False,
+) -> int:
+    if active and inactive:
+        return fail("users list", "--active and --inactive exclude each other", EXIT_USAGE)
 
+    def wanted(user: User) -> bool:
+        return (
+            (role is None or user.role == role)
+            and (agency is None or user.agency == agency)
+            and (counter is None or counter in user.counters)
+            and not (active and not user.active)
+            and not (inactive and user.active)
+        )
 
-def _reset_command(args: argparse.Namespace) -> int:
     try:
-        password = read_password(args.password_stdin)
+        found = [u for u in on_connection(list_users) if wanted(u)]
+    except DatabaseUnavailable as exc:
+        return fail("users list", exc)
+    out("username\trole\tagency\tcounters\tstate\tname")
+    for u in found:
+        out(
+            f"{u.username}\t{u.role}\t{u.agency or '-'}\t{','.join(u.counters) or '-'}\t"
+            f"{'active' if u.active else 'inactive'}\t{u.full_name}"
+        )
+    return EXIT_OK
+
+
+def _on_user(command: str, work: Callable[[Conn], Awaitable[User]], done: str) -> int:
+    """Run ``work`` on one connection; print ``done user`` or the refusal; the exit code."""
+    try:
+        user = on_connection(work)
+    except (UserError, DatabaseUnavailable) as exc:
+        return fail(f"users {command}", exc)
+    out(f"{done} {_describe(user)}")
+    return EXIT_OK
+
+
+def _deactivate_command(username: Username) -> int:
+    return _on_user("deactivate", lambda conn: deactivate_user(conn, username), "deactivated")
+
+
+def _reset_command(username: Username, password_stdin: PasswordStdin = False) -> int:
+    try:
+        password = read_password(password_stdin)
     except UserError as exc:
-        sys.stderr.write(f"loket users reset-password: {exc}\n")
-        return EXIT_FAILED
+        return fail("users reset-password", exc)
     return _on_user(
         "reset-password",
-        lambda conn: reset_password(conn, args.username, password),
+        lambda conn: reset_password(conn, username, password),
         "password reset for",
     )
 
 
-def _set_counters_command(args: argparse.Namespace) -> int:
+def _set_counters_command(
+    username: Username,
+    counters: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--counter",
+            metavar="AGENCY/COUNTER",
+            help="a counter the user serves (repeat for several; none for admins and inspectors)",
+        ),
+    ] = None,
+) -> int:
     agencies, errors = load_agencies(get_settings().definitions_dir)
     if agencies is None:
-        sys.stderr.write(f"loket users set-counters: {DefinitionErrors(errors)}\n")
-        return EXIT_FAILED
+        return fail("users set-counters", DefinitionErrors(errors))
     return _on_user(
         "set-counters",
-        lambda conn: set_counters(conn, agencies, args.username, args.counters),
+        lambda conn: set_counters(conn, agencies, username, counters or []),
         "counters set for",
     )
 
 
-def _migrate_command(args: argparse.Namespace) -> int:
-    applied = _run(migrate)
-    sys.stdout.write(
-        f"applied {len(applied)} migration(s): {', '.join(applied)}\n"
+def _migrate_command() -> int:
+    async def apply() -> list[str]:
+        async with database(get_settings()) as dsn:
+            return await migrate(dsn)
+
+    try:
+        applied = asyncio.run(apply())
+    except _DB_ERRORS as exc:
+        return fail("migrate", f"database: {exc}")
+    out(
+        f"applied {len(applied)} migration(s): {', '.join(applied)}"
         if applied
-        else "the database is up to date\n"
+        else "the database is up to date"
     )
     return EXIT_OK
