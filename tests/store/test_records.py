@@ -1,4 +1,6 @@
-"""The read-model writer: a batch applied twice writes once; the audit chain holds."""
+"""The read-model writer: a batch applied twice writes once, one overlapping what is written
+adds only its new events; the chain checks name the row whose hash, link or content was
+changed."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest_asyncio
 
+from loket.case.audit import entry_hash
+from loket.store.chain import check_chain
 from loket.store.db import create_pool
 from loket.store.records import apply_batch, verify_audit_chain
 from workflows.messages import ApplicationRecord, AuditEntry, RecordBatch, TaskRecord
@@ -82,3 +86,61 @@ async def test_a_retried_batch_writes_nothing_twice(pool: asyncpg.Pool) -> None:
         assert await verify_audit_chain(conn, REG) == []
         await conn.execute("UPDATE audit_events SET actor = 'someone else' WHERE seq = 2")
         assert await verify_audit_chain(conn, REG) == [2]  # the altered event is named
+
+
+async def _seqs(pool: asyncpg.Pool) -> list[int]:
+    return [r["seq"] for r in await pool.fetch("SELECT seq FROM audit_events ORDER BY seq")]
+
+
+def _anchor(*batches: RecordBatch) -> list[str]:
+    """The hashes the case computed for these events: the workflow's own record."""
+    hashes: list[str] = []
+    for entry in (e for b in batches for e in b.audit):
+        hashes.append(entry_hash(hashes[-1] if hashes else "", REG, entry))
+    return hashes
+
+
+async def test_a_batch_overlapping_what_is_written_adds_only_its_new_events(
+    pool: asyncpg.Pool,
+) -> None:
+    opened = _batch(1, "open")
+    assert await apply_batch(pool, opened) is True
+    decided = _batch(3, "done")
+    overlapping = decided.model_copy(update={"audit": opened.audit + decided.audit})
+    assert await apply_batch(pool, overlapping) is True
+    assert await _seqs(pool) == [1, 2, 3]
+    assert await pool.fetchval("SELECT last_seq FROM applications") == 3
+    async with pool.acquire() as conn:
+        assert await verify_audit_chain(conn, REG) == []
+        assert (await check_chain(conn, REG, _anchor(opened, decided))).altered == []
+
+
+async def test_a_broken_prev_hash_link_is_named(pool: asyncpg.Pool) -> None:
+    for batch in (_batch(1, "open"), _batch(3, "done")):
+        assert await apply_batch(pool, batch) is True
+    async with pool.acquire() as conn:
+        assert await verify_audit_chain(conn, REG) == []
+        assert (await check_chain(conn, REG)).altered == []
+        # Only the stored link changes; every row's own hash still matches its content.
+        await conn.execute("UPDATE audit_events SET prev_hash = $1 WHERE seq = 2", "f" * 64)
+        assert await verify_audit_chain(conn, REG) == [2]
+        assert (await check_chain(conn, REG)).altered == [2]
+
+
+async def test_anchored_check_compares_stored_hash_and_content(pool: asyncpg.Pool) -> None:
+    opened, decided = _batch(1, "open"), _batch(3, "done")
+    for batch in (opened, decided):
+        assert await apply_batch(pool, batch) is True
+    anchor = _anchor(opened, decided)
+    async with pool.acquire() as conn:
+        report = await check_chain(conn, REG, anchor)
+        assert (report.rows, report.missing, report.altered, report.added) == (3, [], [], [])
+        # The stored hash replaced, the content untouched.
+        stored = await conn.fetchval("SELECT hash FROM audit_events WHERE seq = 2")
+        await conn.execute("UPDATE audit_events SET hash = $1 WHERE seq = 2", "e" * 64)
+        assert (await check_chain(conn, REG, anchor)).altered == [2]
+        await conn.execute("UPDATE audit_events SET hash = $1 WHERE seq = 2", stored)
+        assert (await check_chain(conn, REG, anchor)).altered == []
+        # The content changed, the stored hash left as it was.
+        await conn.execute("UPDATE audit_events SET actor = 'someone else' WHERE seq = 3")
+        assert (await check_chain(conn, REG, anchor)).altered == [3]

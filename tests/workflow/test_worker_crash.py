@@ -1,6 +1,7 @@
-"""Fault test: the worker process is killed with SIGKILL in the middle of a batch of
-applications and started again. Every application finishes; no task row or audit event is
-lost or duplicated."""
+"""Fault tests: the worker process is killed with SIGKILL in the middle of a batch of
+applications and started again; and every record activity is retried after its
+transaction committed (what a worker dying between the commit and its answer leaves
+behind). Every application finishes; no task row or audit event is lost or duplicated."""
 
 from __future__ import annotations
 
@@ -12,17 +13,25 @@ import sys
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
+from temporalio import activity
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
+from activities.notify import NotifyActivities
+from activities.records import RecordActivities
 from loket.applications import submit_application
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
+from loket.store.chain import check_chain
 from tests.support import SIP_FORM, eventually, refusal_code
 from tests.workflow.conftest import utcnow
-from workflows.messages import Actor, ApplicationView, DecisionRequest
+from worker import workflow_runner
+from workflows.messages import Actor, ApplicationView, DecisionRequest, RecordBatch
+from workflows.permit import PermitWorkflow
 
 pytestmark = [pytest.mark.devserver, pytest.mark.slow]
 
@@ -142,3 +151,96 @@ async def test_worker_killed_mid_batch_loses_and_duplicates_nothing(
     assert all(r["n"] == r["last"] for r in audit) and len(audit) == APPLICATIONS
     statuses = await pool.fetch("SELECT DISTINCT status FROM applications")
     assert [r["status"] for r in statuses] == ["approved"]
+
+
+class AnswerLostAfterCommit:
+    """The real record activity, except that each batch's first attempt reports a failure
+    after its transaction committed: Temporal retries the very same batch, as it does when
+    a worker dies between the commit and its answer. Every attempt's result is kept."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._records = RecordActivities(pool)
+        self.attempts: dict[tuple[str, int], list[tuple[int, bool]]] = {}
+
+    @activity.defn(name="record_transition")
+    async def record_transition(self, batch: RecordBatch) -> bool:
+        written = await self._records.record_transition(batch)
+        key = (batch.application.registration_number, batch.audit[-1].seq if batch.audit else 0)
+        attempt = activity.info().attempt
+        self.attempts.setdefault(key, []).append((attempt, written))
+        if attempt == 1:
+            raise RuntimeError("the worker lost its answer after the commit")
+        return written
+
+
+RETRIED_APPLICATIONS = 4
+
+
+@pytest.mark.timeout(120)
+async def test_a_batch_retried_after_its_commit_writes_nothing_twice(
+    temporal_dev_env: WorkflowEnvironment,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    catalog: Catalog,
+    calendar_snapshot: CalendarSnapshot,
+) -> None:
+    client = temporal_dev_env.client
+    records = AnswerLostAfterCommit(pool)
+    async with httpx.AsyncClient() as http:
+        notify = NotifyActivities(pool, "", http)
+        worker = Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[PermitWorkflow],
+            activities=[records.record_transition, notify.deliver_notification],
+            workflow_runner=workflow_runner(),
+        )
+        async with worker:
+            regs = []
+            for _ in range(RETRIED_APPLICATIONS):
+                submitted = await submit_application(
+                    client=client,
+                    pool=pool,
+                    permit=catalog.permit("SIP"),
+                    calendar=calendar_snapshot,
+                    form=SIP_FORM,
+                    task_queue=task_queue,
+                    now=utcnow(),
+                )
+                regs.append(submitted.registration_number)
+            await asyncio.wait_for(asyncio.gather(*(drive(client, reg) for reg in regs)), 90)
+            anchors = {}
+            for reg in regs:
+                handle = client.get_workflow_handle(reg, result_type=ApplicationView)
+                assert (await handle.result()).status == "approved"
+                anchors[reg] = await handle.query("audit_chain", result_type=list[str])
+
+    # Each batch: written by its first attempt, found written (and left alone) by the retry.
+    assert {reg for reg, _ in records.attempts} == set(regs)
+    assert all(tries == [(1, True), (2, False)] for tries in records.attempts.values()), (
+        records.attempts
+    )
+    rows = await pool.fetch(
+        "SELECT registration_number, count(*) AS n, count(DISTINCT step_id) AS steps,"
+        " bool_and(state = 'done') AS done FROM tasks GROUP BY registration_number"
+    )
+    assert sorted(r["registration_number"] for r in rows) == sorted(regs)
+    assert all(r["n"] == 3 and r["steps"] == 3 and r["done"] for r in rows)
+    audit = await pool.fetch(
+        "SELECT registration_number, array_agg(seq ORDER BY seq) AS seqs FROM audit_events"
+        " GROUP BY registration_number"
+    )
+    assert {r["registration_number"]: list(r["seqs"]) for r in audit} == {
+        reg: list(range(1, len(anchor) + 1)) for reg, anchor in anchors.items()
+    }
+    for reg, anchor in anchors.items():
+        async with pool.acquire() as conn:
+            report = await check_chain(conn, reg, anchor)
+        assert report.anchored and report.intact, (reg, report)
+    outbox = await pool.fetchval("SELECT count(*) - count(DISTINCT key) FROM notification_outbox")
+    assert outbox == 0
+    print(
+        f"\nretried after commit: {len(records.attempts)} batches of {len(regs)} applications,"
+        f" each retried once and found written; task rows {sum(r['n'] for r in rows)},"
+        f" audit rows {sum(len(r['seqs']) for r in audit)}"
+    )
