@@ -222,7 +222,8 @@ class RecordBatch(_Msg):
     """One state change, written in one database transaction, idempotently.
 
     ``base_seq`` is the audit sequence number the change was built on; ``audit_hashes``
-    are the chain hashes the case computed for its entries (the store checks them)."""
+    are the chain hashes the case computed for its entries. The store computes its own from
+    its head; the chain check (loket.store.chain) compares the two."""
 
     application: ApplicationRecord
     tasks: tuple[TaskRecord, ...] = ()
