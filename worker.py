@@ -113,7 +113,7 @@ def connect_config(
 async def connect(settings: Settings) -> Client:
     from temporalio.contrib.pydantic import pydantic_data_converter
 
-    from loket.services import free_port
+    from loket.embedded import free_port
 
     bind = ""
     if settings.ops_port:  # the SDK's metrics are served through the ops server's /metrics

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import uvicorn
 
-from loket import services
+from loket import embedded as services
 from loket.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from loket import services
+from loket import embedded as services
 from loket.api import ops
 from loket.api.app import create_app
 from loket.store.db import create_pool

@@ -23,7 +23,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from loket import services
+from loket import embedded as services
 from loket.applications import submit_application
 from loket.calendar_data import covered_years, load_calendar
 from loket.route.loader import load_catalog

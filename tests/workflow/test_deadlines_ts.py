@@ -19,7 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from loket import search_attributes as sa
-from loket import services
+from loket import embedded as services
 from loket.applications import Submitted
 from loket.calendar import CalendarSnapshot, Holiday
 from loket.route.loader import Catalog
