@@ -163,7 +163,7 @@ async def _serve_api_alone(settings: Settings) -> None:
     """Migrations, then the API on its port and the ops server (/livez /readyz /metrics)
     on ``ops_port``; uvicorn owns SIGINT/SIGTERM and stops both."""
     from loket.api import ops
-    from loket.api.app import create_app
+    from loket.compose import create_app
     from loket.store.migrate import migrate
 
     await migrate(settings.database_url)
@@ -181,7 +181,7 @@ def _openapi_command(args: argparse.Namespace) -> int:
     import json
     import sys
 
-    from loket.api.app import create_app
+    from loket.compose import create_app
 
     # The document is built from the routes alone: no lifespan, no database, no Temporal.
     app = create_app(Settings(env="test"), "")
@@ -324,7 +324,7 @@ class _Stack:
 
     async def _serve(self, dsn: str) -> int:
         """The worker and the API in this loop, until a stop or a failure."""
-        from loket.api.app import create_app
+        from loket.compose import create_app
         from worker import run_worker
 
         settings = self.settings

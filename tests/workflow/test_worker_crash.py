@@ -17,9 +17,9 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from loket.applications import submit_application
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
+from loket.services.submission import submit_application
 from tests.support import SIP_FORM, eventually, refusal_code
 from tests.workflow.conftest import utcnow
 from workflows.messages import Actor, ApplicationView, DecisionRequest
