@@ -29,8 +29,11 @@ from loket.api import ops
 from loket.settings import Settings
 from loket.store import gauges
 from loket.store.db import create_pool
-from loket.temporal import connect  # re-exported: `from worker import connect`
+from loket.temporal import connect, connect_config
 from workflows.permit import PermitWorkflow
+
+# connect and connect_config live in loket.temporal (the API connects too); kept here by name.
+__all__ = ["build_worker", "connect", "connect_config", "run_worker", "workflow_runner"]
 
 log = logging.getLogger("loket.worker")
 
