@@ -24,7 +24,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
-from loket import search_attributes, services
+from loket import embedded as services
+from loket import search_attributes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LOKET = Path(sys.executable).parent / "loket"

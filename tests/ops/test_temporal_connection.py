@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from loket import telemetry
 from loket.settings import Settings
-from tests.api.harness import running_api
+from tests.api.harness import idempotent, running_api
 from tests.support import PBG_FORM, eventually
 from worker import connect, connect_config
 
@@ -102,7 +102,7 @@ async def test_one_trace_from_the_api_to_the_workflow_and_its_activity(
         r = await api.http.post(
             "/api/public/applications",
             json={"permit_type": "PBG", "form": PBG_FORM},
-            headers={"traceparent": f"00-{caller_trace}-00f067aa0ba902b7-01"},
+            headers={"traceparent": f"00-{caller_trace}-00f067aa0ba902b7-01", **idempotent()},
         )
         assert r.status_code == 201
         reg = r.json()["registration_number"]
