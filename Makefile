@@ -5,7 +5,8 @@
 #
 #   make run                         the whole local stack (loket dev)
 #   make test PYTEST_ARGS="-k foo"   the test suite; PYTEST_ARGS go to pytest
-#   make lint                        ruff check, ruff format --check, mypy --strict, compose-lint
+#   make lint                        ruff check, ruff format --check, mypy --strict, import
+#                                    contracts (lint-imports), compose-lint
 #
 # Extras: `local` holds the embedded servers (Temporal CLI, test server, pgserver) of run and
 # test; `dev` the tools. The production image (Dockerfile) installs neither.
@@ -23,7 +24,7 @@ RUN_ARGS ?=
 help:
 	@echo "make run    start the local stack (Temporal dev server, PostgreSQL, worker, API)"
 	@echo "make test   run the tests (PYTEST_ARGS=... passed to pytest)"
-	@echo "make lint   ruff check, ruff format --check, mypy, compose-lint"
+	@echo "make lint   ruff check, ruff format --check, mypy, import contracts, compose-lint"
 
 install: $(STAMP)
 
@@ -44,6 +45,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/compose-lint check -q --skip-suppressed --fail-on low --strict-config --config .compose-lint.yml docker-compose.yml
 
 # After a dependency change in pyproject.toml: re-pin the whole installed set.

@@ -18,19 +18,22 @@ from typing import Any
 import asyncpg
 import httpx
 from temporalio.client import Client
-from temporalio.envconfig import ClientConfigProfile, ClientConnectConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import workflows.permit
 from activities.notify import NotifyActivities
 from activities.records import RecordActivities
-from loket import metrics, telemetry
+from loket import metrics
 from loket.api import ops
 from loket.settings import Settings
 from loket.store import gauges
 from loket.store.db import create_pool
+from loket.temporal import connect, connect_config
 from workflows.permit import PermitWorkflow
+
+# connect and connect_config live in loket.temporal (the API connects too); kept here by name.
+__all__ = ["build_worker", "connect", "connect_config", "run_worker", "workflow_runner"]
 
 log = logging.getLogger("loket.worker")
 
@@ -96,44 +99,6 @@ def build_worker(
         max_concurrent_activities=max_concurrent_activities,
         # On shutdown, in-flight activities get this long before they are cancelled.
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_s),
-    )
-
-
-def connect_config(
-    settings: Settings, environ: dict[str, str] | None = None
-) -> ClientConnectConfig:
-    """Where and how to reach Temporal: the SDK's environment configuration (the profile
-    ``LOKET_TEMPORAL_PROFILE`` of TEMPORAL_CONFIG_FILE, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
-    TEMPORAL_API_KEY, TEMPORAL_TLS_*), then LOKET_TEMPORAL_ADDRESS and _NAMESPACE when set,
-    else Loket's defaults (docs/operations.md)."""
-    profile = ClientConfigProfile.load(
-        profile=settings.temporal_profile or None, override_env_vars=environ
-    )
-    config = profile.to_client_connect_config()
-    explicit = settings.model_fields_set
-    if "temporal_address" in explicit or "target_host" not in config:
-        config["target_host"] = settings.temporal_address
-    if "temporal_namespace" in explicit or "namespace" not in config:
-        config["namespace"] = settings.temporal_namespace
-    return config
-
-
-async def connect(settings: Settings) -> Client:
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
-    from loket.services import free_port
-
-    bind = ""
-    if settings.ops_port:  # the SDK's metrics are served through the ops server's /metrics
-        bind = settings.sdk_metrics_bind or f"127.0.0.1:{free_port()}"
-    runtime = metrics.temporal_runtime(bind)
-    return await Client.connect(
-        **connect_config(settings),
-        data_converter=pydantic_data_converter,
-        interceptors=telemetry.client_interceptors(
-            settings.otlp_endpoint, settings.otel_service_name
-        ),
-        runtime=runtime,
     )
 
 

@@ -27,7 +27,7 @@ import asyncpg
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from loket.services import (
+from loket.embedded import (
     DEV_SERVER_PID_NAME,
     connect_temporal,
     embedded_postgres,

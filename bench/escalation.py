@@ -49,9 +49,9 @@ from _common import (
     summary_ms,
 )
 
-from loket.applications import submit_application
 from loket.calendar import UTC_OFFSETS, CalendarSnapshot, OfficeSession
 from loket.route.model import PermitType
+from loket.services.submission import submit_application
 
 STEP_DEADLINE_HOURS = 1
 END_OF_DAY = time(23, 59, 59, 999_999)  # sessions are half-open: 1 us short of midnight

@@ -46,11 +46,11 @@ from _common import (
 from bare_workflow import BARE_UPDATE, BARE_WORKFLOW
 from temporalio.client import Client
 
-from loket.applications import submit_application
 from loket.calendar import CalendarSnapshot
 from loket.calendar_data import covered_years, load_calendar
 from loket.route.loader import load_catalog
 from loket.route.model import PermitType, TaskStep
+from loket.services.submission import submit_application
 from loket.settings import PROJECT_ROOT
 from workflows.messages import Actor, ApplicationView, DecisionRequest
 

@@ -123,7 +123,7 @@ def _api() -> int:
 
 
 def _openapi() -> int:
-    from loket.api.app import create_app
+    from loket.compose import create_app
 
     # The document is built from the routes alone: no lifespan, no database, no Temporal.
     app = create_app(Settings(env="test"), "")

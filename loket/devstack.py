@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import uvicorn
 
-from loket import services
+from loket import embedded as services
 from loket.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ async def serve_api_alone(settings: Settings) -> None:
     """Migrations, then the API on its port and the ops server (/livez /readyz /metrics)
     on ``ops_port``; uvicorn owns SIGINT/SIGTERM and stops both."""
     from loket.api import ops
-    from loket.api.app import create_app
+    from loket.compose import create_app
     from loket.store.migrate import migrate
 
     await migrate(settings.database_url)
@@ -252,7 +252,7 @@ class _Stack:
 
     async def _serve(self, dsn: str) -> int:
         """The worker and the API in this loop, until a stop or a failure."""
-        from loket.api.app import create_app
+        from loket.compose import create_app
         from worker import run_worker
 
         settings = self.settings

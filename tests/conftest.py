@@ -38,7 +38,7 @@ import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from loket import services
+from loket import embedded as services
 
 
 @pytest.fixture(scope="session")

@@ -24,7 +24,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
-from loket import search_attributes, services
+from loket import embedded as services
+from loket import search_attributes
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 LOKET = Path(sys.executable).parent / "loket"
@@ -311,7 +312,7 @@ _FAKE_STACK = textwrap.dedent(
     for name, attrs in {
         "loket.store.migrate": {"migrate": migrate},
         "worker": {"run_worker": run_worker},
-        "loket.api.app": {"create_app": create_app},
+        "loket.compose": {"create_app": create_app},
     }.items():
         module = types.ModuleType(name)
         module.__dict__.update(attrs)
@@ -448,7 +449,7 @@ async def test_loket_dev_orchestrates_stops_on_ctrl_c_and_keeps_data(
         _assert_all_stopped(data_dir, stack_ports)
 
 
-_REAL_MODULES = ("loket.store.migrate", "loket.api.app", "worker")
+_REAL_MODULES = ("loket.store.migrate", "loket.compose", "worker")
 
 
 def _missing_modules() -> list[str]:

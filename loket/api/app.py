@@ -1,40 +1,34 @@
-"""The FastAPI application: public, auth, staff and admin routers over one set of services.
+"""The JSON API: public, auth, staff and admin routers, and how every error answers.
 
-``create_app`` builds the app; its lifespan creates the asyncpg pool, connects the Temporal
-client (unless one is given), and loads the catalog and the calendar snapshot once. Every
-error answers ``ErrorOut`` (``loket.api.errors``): faults (Temporal or PostgreSQL down)
-answer 503 with Retry-After, an unexpected error a generic 500 that is logged, never
-shown, and answered inside the app so the keep-alive connection survives it.
+:func:`create_api` builds the FastAPI app and its routers; the composition root
+(``loket.compose``) gives it its lifespan (the services), adds the pages and the edge
+middleware. Every error answers ``ErrorOut`` (``loket.edge.errors``): faults (Temporal or
+PostgreSQL down) answer 503 with Retry-After, an unexpected error a generic 500 that is
+logged, never shown, and answered inside the app so the keep-alive connection survives it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from temporalio.client import Client
 from temporalio.service import RPCError
 
 from loket.api import auth, monitoring, ops, public, staff, supervisor
-from loket.api.deps import ApiError, Invalid, Services
-from loket.api.edge import _DB_FAULTS, CatchAll, Edge, fault_error
-from loket.api.fields import amount_invalid, field_code, form_invalid
-from loket.api.messages import pick_language
-from loket.calendar_data import covered_years, load_calendar
-from loket.fees import AmountOutOfRange
-from loket.route.form import FormError
-from loket.route.loader import load_catalog
-from loket.settings import Settings
-from loket.store.db import create_pool
-from loket.web import install as install_web
+from loket.api.edge import CatchAll
+from loket.edge.errors import DB_FAULTS, HANDLED, ApiError, Invalid, http_error
+from loket.edge.messages import pick_language
+from loket.services.fields import field_code
 
 log = logging.getLogger(__name__)
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -54,19 +48,11 @@ def _answer(request: Request, exc: ApiError) -> JSONResponse:
     return JSONResponse(exc.body(_lang(request)), status_code=exc.status_code, headers=exc.headers)
 
 
-async def _api_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ApiError)
-    return _answer(request, exc)
-
-
-async def _form_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, FormError)
-    return _answer(request, form_invalid(exc))
-
-
-async def _amount_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AmountOutOfRange)
-    return _answer(request, amount_invalid(exc))
+async def _handled(request: Request, exc: Exception) -> JSONResponse:
+    """A use case's error (service error, refusal, bad form or amount) or the edge's own."""
+    error = http_error(exc)
+    assert error is not None
+    return _answer(request, error)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -101,42 +87,15 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _fault(request: Request, exc: Exception) -> JSONResponse:
-    error = fault_error(exc)
+    error = http_error(exc)
     if error is None:
         raise exc  # a real bug: CatchAll answers 500 and logs it
     return _answer(request, error)
 
 
-def create_app(settings: Settings, dsn: str, *, client: Client | None = None) -> FastAPI:
-    """The API on the database at ``dsn`` and the Temporal server of ``settings`` (or
-    ``client``, already connected with the pydantic data converter)."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        definitions = settings.definitions_dir
-        catalog = load_catalog(definitions)
-        calendar = load_calendar(definitions, *covered_years(definitions))
-        pool = await create_pool(dsn)
-        try:
-            if client is None:
-                from worker import connect
-
-                temporal = await connect(settings)
-            else:
-                temporal = client
-            app.state.services = Services(
-                settings=settings, pool=pool, client=temporal, catalog=catalog, calendar=calendar
-            )
-            log.info(
-                "API ready: %d permit types, calendar %s, task queue %r",
-                len(catalog.permits),
-                calendar.version,
-                settings.temporal_task_queue,
-            )
-            yield
-        finally:
-            await pool.close()
-
+def create_api(lifespan: Lifespan) -> FastAPI:
+    """The API's routes and error handlers; ``lifespan`` puts ``Services`` on
+    ``app.state.services`` (the composition root's)."""
     app = FastAPI(
         title="Loket",
         summary="Permit routing across the counters of a public service mall (MPP)",
@@ -147,12 +106,11 @@ def create_app(settings: Settings, dsn: str, *, client: Client | None = None) ->
         redoc_url=None,
         generate_unique_id_function=ops.operation_id,
     )
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(FormError, _form_error)
-    app.add_exception_handler(AmountOutOfRange, _amount_error)
+    for handled in HANDLED:
+        app.add_exception_handler(handled, _handled)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    faults: tuple[type[Exception], ...] = (RPCError, *_DB_FAULTS)
+    faults: tuple[type[Exception], ...] = (RPCError, *DB_FAULTS)
     for fault in faults:
         app.add_exception_handler(fault, _fault)
     # Innermost: whatever no handler took is answered inside the app (keep-alive survives).
@@ -166,10 +124,7 @@ def create_app(settings: Settings, dsn: str, *, client: Client | None = None) ->
     app.include_router(monitoring.router)
     app.include_router(monitoring.deadlines_router)
     app.include_router(supervisor.router)
-    install_web(app)  # pages, static files, security headers (loket/web)
-    # Outermost: body limits before any parsing; no-store and HSTS on every answer.
-    app.add_middleware(Edge, settings=settings)
     return app
 
 
-__all__ = ["Services", "create_app"]
+__all__ = ["create_api"]

@@ -11,14 +11,12 @@ from __future__ import annotations
 import logging
 import re
 
-import asyncpg
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from temporalio.service import RPCError
 
-from loket.api.deps import client_ip
-from loket.api.errors import ApiError, Invalid, TooLarge, Unavailable
-from loket.api.messages import pick_language
+from loket.edge.errors import ApiError, Invalid, TooLarge, http_error
+from loket.edge.messages import pick_language
+from loket.services.context import client_ip
 from loket.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,35 +24,6 @@ log = logging.getLogger(__name__)
 HSTS = b"max-age=31536000; includeSubDomains"
 _NO_CACHE_EXEMPT = ("/static/",)  # everything else may carry tokens or personal data
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-# Connection-level faults of asyncpg (class 08, startup/shutdown, too many clients).
-_DB_FAULTS: tuple[type[Exception], ...] = (
-    OSError,  # refused, reset, and TimeoutError (a subclass)
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.InterfaceError,  # "pool is closed", "connection is closed"
-    # What a new connection meets when the database is closed, gone or refuses us.
-    asyncpg.ObjectNotInPrerequisiteStateError,  # "not currently accepting connections"
-    asyncpg.InvalidCatalogNameError,
-    asyncpg.InvalidAuthorizationSpecificationError,
-)
-
-
-def fault_error(exc: BaseException) -> ApiError | None:
-    """The 503 for a fault that will pass (a server down), or None for a real bug."""
-    if isinstance(exc, RPCError):
-        log.warning("Temporal unavailable: %s (%s)", exc, exc.status)
-        return Unavailable("temporal_unavailable", retry_after=5)
-    if isinstance(exc, _DB_FAULTS):
-        log.warning("PostgreSQL unavailable: %r", exc)
-        return Unavailable("database_unavailable", retry_after=5)
-    if isinstance(exc, RuntimeError) and "client connect" in str(exc).lower():
-        return Unavailable("temporal_unavailable", retry_after=5)
-    return None
 
 
 def error_response(exc: ApiError, scope: Scope) -> JSONResponse:
@@ -86,7 +55,7 @@ class CatchAll:
         except Exception as exc:
             if started:  # half an answer is out: nothing better than closing remains
                 raise
-            error = exc if isinstance(exc, ApiError) else fault_error(exc)
+            error = http_error(exc)
             if error is None:
                 log.error("unhandled error on %s %s", scope["method"], scope["path"], exc_info=exc)
                 error = ApiError("internal_error")

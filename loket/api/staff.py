@@ -1,286 +1,37 @@
 """Staff, supervisors and administrators: inboxes, tasks, decisions, cancellation, audit.
 
-A user sees and works only tasks at their own counters (a supervisor: anywhere in their
-agency). A task elsewhere answers 404, exactly like a task that does not exist, so nothing
-leaks; the workflow's validators check the counter again before any decision counts.
-Administrators and inspectors read every task and audit trail; inspectors change nothing.
+Each route calls one use case of ``loket.services.tasks``. A task elsewhere answers 404,
+exactly like a task that does not exist, so nothing leaks. Administrators and inspectors
+read every task and audit trail; inspectors change nothing.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
-from datetime import datetime
-
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 
 from loket.api.deps import (
     AdminUser,
     AuditReader,
     IdempotencyKey,
-    Services,
     ServicesDep,
     StaffUser,
     TaskReader,
-    log_refused,
-    update_workflow,
 )
-from loket.api.errors import (
-    AUTH_RESPONSES,
-    CHANGE_RESPONSES,
-    ERROR_RESPONSES,
-    application_not_found,
-    task_not_found,
-)
-from loket.api.params import RegistrationNumber, StepId
-from loket.api.published import DocumentOut
-from loket.fees import FeeAssessment, assess
-from loket.route.standard import required_documents
-from loket.store import queries
-from loket.store.records import verify_audit_chain
-from loket.store.users import User
-from loket.text import Line, Text
-from workflows.messages import (
-    ApplicationStatus,
-    ApplicationView,
-    CancelRequest,
-    ClaimRequest,
-    DecisionRequest,
-)
-
-log = logging.getLogger(__name__)
+from loket.api.errors import AUTH_RESPONSES, CHANGE_RESPONSES, ERROR_RESPONSES
+from loket.case.messages import ApplicationView
+from loket.edge.params import RegistrationNumber, StepId
+from loket.services import tasks
+from loket.services.rows import InboxRow
+from loket.services.tasks import AuditOut, CancelBody, DecideBody, TaskDetail
 
 _RESPONSES = {**ERROR_RESPONSES, **AUTH_RESPONSES}
 router = APIRouter(prefix="/api/staff", tags=["staff"], responses=_RESPONSES)
 admin_router = APIRouter(prefix="/api/admin", tags=["admin"], responses=_RESPONSES)
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class ApplicationSummary(_Out):
-    registration_number: str
-    permit_type: str
-    permit_name: str
-    route_version: int
-    status: ApplicationStatus
-    submitted_at: datetime
-    service_due_at: datetime | None
-    waiting_for_applicant: bool
-    data: dict[str, object]
-
-
-class TaskDetail(_Out):
-    task: queries.TaskRow
-    application: ApplicationSummary
-    outcomes: list[str] = Field(description="the outcomes this step offers")
-    documents: list[DocumentOut] = Field(description="checklist of the documents required")
-    fees: FeeAssessment
-    fees_assessed: bool = Field(description="false: a preview; the bill is not issued yet")
-    history: list[queries.AuditRow]
-
-
-class DecideBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    outcome: Line = Field(min_length=1, max_length=64)
-    note: Text = Field(default="", max_length=4000)
-
-
-class CancelBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: Text = Field(min_length=3, max_length=4000)
-
-
-class AuditOut(_Out):
-    registration_number: str
-    chain_intact: bool
-    broken_seqs: list[int] = Field(description="events whose hash does not match their content")
-    events: list[queries.AuditRow]
-
-
-# --- service functions (shared with the web pages) ---------------------------------------
-
-
-def may_read(user: User, agency: str, counter: str) -> bool:
-    return user.role in ("admin", "inspector") or user.serves(agency, counter)
-
-
-async def user_inbox(services: Services, user: User) -> list[queries.InboxRow]:
-    """Open and returned tasks of the user's counters (a supervisor's: the whole agency)."""
-    agencies = [user.agency] if user.role == "supervisor" and user.agency else []
-    async with services.acquire() as conn:
-        return await queries.inbox(conn, counters=user.counters, agencies=agencies)
-
-
-async def task_and_application(
-    services: Services,
-    user: User,
-    registration_number: str,
-    step_id: str,
-    *,
-    action: str = "read_task",
-    works: bool = False,
-) -> tuple[queries.TaskRow, queries.ApplicationRow]:
-    """The task and its application if ``user`` may read it (``works``: work it, i.e. serves
-    its counter); otherwise the one 404 for "not there" and "not yours", logged."""
-    async with services.acquire() as conn:
-        task = await queries.task(conn, registration_number, step_id)
-        app = await queries.application(conn, registration_number)
-    if task is None or app is None:
-        await log_refused(
-            services,
-            action=action,
-            code="unknown_step",
-            user=user,
-            registration_number=registration_number,
-            step_id=step_id,
-        )
-        raise task_not_found(registration_number, step_id)
-    rule = user.serves if works else functools.partial(may_read, user)
-    if not rule(task.agency, task.counter):
-        await log_refused(
-            services,
-            action=action,
-            code="not_your_counter",
-            user=user,
-            registration_number=registration_number,
-            step_id=step_id,
-            details={"agency": task.agency, "counter": task.counter},
-        )
-        raise task_not_found(registration_number, step_id)
-    return task, app
-
-
-async def task_detail(
-    services: Services, user: User, registration_number: str, step_id: str
-) -> TaskDetail:
-    task, app = await task_and_application(services, user, registration_number, step_id)
-    async with services.acquire() as conn:
-        history = await queries.audit_trail(conn, registration_number)
-    permit = services.catalog.permits.get(app.permit_type)
-    step = queries.task_step(permit, step_id)
-    fees = app.fees
-    if fees is None and permit is not None:
-        fees = assess(permit.fees, app.data)
-    return TaskDetail(
-        task=task,
-        application=ApplicationSummary(
-            registration_number=app.registration_number,
-            permit_type=app.permit_type,
-            permit_name=permit.name if permit else app.permit_type,
-            route_version=app.route_version,
-            status=app.status,
-            submitted_at=app.submitted_at,
-            service_due_at=app.service_due_at,
-            waiting_for_applicant=app.waiting_for_applicant,
-            data=app.data,
-        ),
-        outcomes=list(step.outcomes) if step else [],
-        documents=[
-            DocumentOut(id=d.id, name=d.name, required_when=d.required_when, note=d.note)
-            for d in (required_documents(permit, app.data) if permit else [])
-        ],
-        fees=fees or FeeAssessment(free=True, lines=[], total=0),
-        fees_assessed=app.fees is not None,
-        history=history,
-    )
-
-
-async def claim_task(
-    services: Services, user: User, registration_number: str, step_id: str, *, key: str
-) -> ApplicationView:
-    await task_and_application(
-        services, user, registration_number, step_id, action="claim", works=True
-    )
-    view = await update_workflow(
-        services,
-        registration_number,
-        "claim",
-        ClaimRequest(step_id=step_id, actor=user.actor()),
-        operation="claim",
-        key=key,
-        user=user,
-        step_id=step_id,
-    )
-    log.info("%s claimed %s/%s", user.username, registration_number, step_id)
-    return view
-
-
-async def decide_task(
-    services: Services,
-    user: User,
-    registration_number: str,
-    step_id: str,
-    outcome: str,
-    note: str = "",
-    *,
-    key: str,
-) -> ApplicationView:
-    """Send the decision to the workflow; its answer is the application's new state.
-
-    The key makes the Update ID: the same request again (a retry, a double click) is
-    answered with the first result, and acts once."""
-    await task_and_application(
-        services, user, registration_number, step_id, action="decide", works=True
-    )
-    view = await update_workflow(
-        services,
-        registration_number,
-        "decide",
-        DecisionRequest(step_id=step_id, outcome=outcome, note=note, actor=user.actor()),
-        operation="decide",
-        key=key,
-        user=user,
-        step_id=step_id,
-    )
-    log.info("%s decided %s/%s: %s", user.username, registration_number, step_id, outcome)
-    return view
-
-
-async def cancel_application(
-    services: Services, user: User, registration_number: str, reason: str, *, key: str
-) -> ApplicationView:
-    async with services.acquire() as conn:
-        app = await queries.application(conn, registration_number)
-    if app is None:
-        raise application_not_found(registration_number)
-    view = await update_workflow(
-        services,
-        registration_number,
-        "cancel",
-        CancelRequest(reason=reason, actor=user.actor()),
-        operation="cancel",
-        key=key,
-        user=user,
-    )
-    log.info("%s cancelled %s", user.username, registration_number)
-    return view
-
-
-async def application_audit(services: Services, registration_number: str) -> AuditOut:
-    async with services.acquire() as conn:
-        if await queries.application(conn, registration_number) is None:
-            raise application_not_found(registration_number)
-        events = await queries.audit_trail(conn, registration_number)
-        broken = await verify_audit_chain(conn, registration_number)
-    return AuditOut(
-        registration_number=registration_number,
-        chain_intact=not broken,
-        broken_seqs=broken,
-        events=events,
-    )
-
-
-# --- routes ------------------------------------------------------------------------------
-
-
 @router.get("/inbox", summary="Open tasks of my counters, soonest deadline first")
-async def get_inbox(services: ServicesDep, user: StaffUser) -> list[queries.InboxRow]:
-    return await user_inbox(services, user)
+async def get_inbox(services: ServicesDep, user: StaffUser) -> list[InboxRow]:
+    return await tasks.user_inbox(services, user)
 
 
 @router.get(
@@ -293,7 +44,7 @@ async def get_task(
     registration_number: RegistrationNumber,
     step_id: StepId,
 ) -> TaskDetail:
-    return await task_detail(services, user, registration_number, step_id)
+    return await tasks.task_detail(services, user, registration_number, step_id)
 
 
 @router.post(
@@ -308,7 +59,7 @@ async def post_claim(
     step_id: StepId,
     idempotency_key: IdempotencyKey,
 ) -> ApplicationView:
-    return await claim_task(services, user, registration_number, step_id, key=idempotency_key)
+    return await tasks.claim_task(services, user, registration_number, step_id, key=idempotency_key)
 
 
 @router.post(
@@ -324,7 +75,7 @@ async def post_decide(
     body: DecideBody,
     idempotency_key: IdempotencyKey,
 ) -> ApplicationView:
-    return await decide_task(
+    return await tasks.decide_task(
         services, user, registration_number, step_id, body.outcome, body.note, key=idempotency_key
     )
 
@@ -341,7 +92,7 @@ async def post_cancel(
     body: CancelBody,
     idempotency_key: IdempotencyKey,
 ) -> ApplicationView:
-    return await cancel_application(
+    return await tasks.cancel_application(
         services, user, registration_number, body.reason, key=idempotency_key
     )
 
@@ -353,4 +104,4 @@ async def post_cancel(
 async def get_audit(
     services: ServicesDep, user: AuditReader, registration_number: RegistrationNumber
 ) -> AuditOut:
-    return await application_audit(services, registration_number)
+    return await tasks.application_audit(services, registration_number)

@@ -106,7 +106,7 @@ async def database(settings: Settings) -> AsyncIterator[str]:
     if settings.database_url:
         yield settings.database_url
         return
-    from loket.services import POSTGRES_DIR_NAME, embedded_postgres
+    from loket.embedded import POSTGRES_DIR_NAME, embedded_postgres
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     async with embedded_postgres(settings.data_dir / POSTGRES_DIR_NAME) as dsn:

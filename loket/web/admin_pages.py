@@ -15,13 +15,12 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
 
-from loket.api import monitoring, security_log, staff
-from loket.api.deps import utcnow
-from loket.api.errors import Conflict, Invalid, application_not_found
-from loket.api.params import PERMIT_PATTERN, REGISTRATION_PATTERN, RegistrationNumber
+from loket.edge.params import PERMIT_PATTERN, REGISTRATION_PATTERN, RegistrationNumber
+from loket.refusal import Refused
 from loket.route.loader import Catalog
-from loket.store import monitoring as monitoring_store
-from loket.store import queries
+from loket.services import ServiceError, deadlines, monitoring, security, tasks, utcnow
+from loket.services.deadlines import RecomputeIn
+from loket.services.tasks import CancelBody
 from loket.web import charts
 from loket.web.core import (
     AdminPage,
@@ -78,10 +77,9 @@ async def sla(
     if permit_type and not re.match(PERMIT_PATTERN, permit_type):
         permit_type = ""
     end = utcnow()
-    async with page.services.acquire() as conn:
-        rows = await monitoring_store.sla_compliance(
-            conn, end - timedelta(days=days), end, permit_type or None
-        )
+    rows = await monitoring.sla_compliance(
+        page.services, end - timedelta(days=days), end, permit_type or None
+    )
     agencies, counters = _names(page.services.catalog)
     by_agency = charts.aggregate(
         rows, ("agency",), lambda r: agencies.get(r["agency"], r["agency"])
@@ -133,14 +131,10 @@ async def _application_page(
     error: str = "",
     flash: str = "",
 ) -> Response:
-    audit = await staff.application_audit(page.services, registration_number)
-    async with page.services.acquire() as conn:
-        app = await queries.application(conn, registration_number)
-        tasks = await queries.tasks_of(conn, registration_number)
-        escalations = await monitoring_store.escalation_history(conn, registration_number)
-    refused = await security_log.application_security_log(page.services, registration_number)
-    if app is None:
-        raise application_not_found(registration_number)
+    audit = await tasks.application_audit(page.services, registration_number)
+    record = await monitoring.application_record(page.services, registration_number)
+    refused = await security.application_security_log(page.services, registration_number)
+    app = record.application
     permit = page.services.catalog.permits.get(app.permit_type)
     labels = {n: f.label for n, f in permit.form.items()} if permit else {}
     return page.render(
@@ -149,9 +143,9 @@ async def _application_page(
         app=app,
         permit_name=permit.name if permit else app.permit_type,
         labels=labels,
-        tasks=tasks,
+        tasks=record.tasks,
         audit=audit,
-        escalations=escalations,
+        escalations=record.escalations,
         refused=refused,
         clock_events=CLOCK_EVENTS,
         temporal_url=temporal_ui_link(page, registration_number),
@@ -174,12 +168,13 @@ async def cancel(
     assert page.user is not None
     result: dict[str, Any] = {}
     try:
-        body = parse_form(staff.CancelBody, reason=str(form.get("reason") or "").strip())
-        await staff.cancel_application(
+        body = parse_form(CancelBody, reason=str(form.get("reason") or "").strip())
+        await tasks.cancel_application(
             page.services, page.user, registration_number, body.reason, key=form_key(form)
         )
-    except (Invalid, Conflict) as exc:
-        result["status_code"], result["error"] = exc.status_code, page.say(exc)
+    except (ServiceError, Refused) as exc:
+        error = page.answer(exc, 409, 422)
+        result["status_code"], result["error"] = error.status_code, page.say(error)
     else:
         result["flash"] = page.t("The application is cancelled.")
     return await _application_page(page, registration_number, **result)
@@ -192,12 +187,13 @@ async def recompute(
     assert page.user is not None
     result: dict[str, Any] = {}
     try:
-        body = parse_form(monitoring.RecomputeIn, reason=str(form.get("reason") or "").strip())
-        await monitoring.recompute_deadlines(
+        body = parse_form(RecomputeIn, reason=str(form.get("reason") or "").strip())
+        await deadlines.recompute_deadlines(
             page.services, page.user, registration_number, body, key=form_key(form)
         )
-    except (Invalid, Conflict) as exc:
-        result["status_code"], result["error"] = exc.status_code, page.say(exc)
+    except (ServiceError, Refused) as exc:
+        error = page.answer(exc, 409, 422)
+        result["status_code"], result["error"] = error.status_code, page.say(error)
     else:
         result["flash"] = page.t("Deadlines recomputed with the current calendar.")
     return await _application_page(page, registration_number, **result)

@@ -32,16 +32,14 @@ from pydantic import BaseModel, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.datastructures import FormData
 
-from loket.api.deps import IDEMPOTENCY_KEY_PATTERN, Services, get_services, utcnow
-from loket.api.edge import fault_error
-from loket.api.errors import ApiError, Invalid
-from loket.api.fields import amount_invalid, field_code, form_invalid
-from loket.fees import AmountOutOfRange
-from loket.route.form import FormError
-from loket.store.users import User
+from loket.edge.errors import ApiError, http_error
+from loket.edge.errors import Invalid as ApiInvalid
+from loket.edge.params import IDEMPOTENCY_KEY_PATTERN
+from loket.services import Invalid, Services, User, utcnow
+from loket.services.auth import session_user
+from loket.services.fields import field_code
 from loket.web import format as fmt
 from loket.web import i18n
-from loket.web.sessions import session_user
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +124,15 @@ class Page:
         """An error's message in the visitor's language (catalogs keyed by code)."""
         return error.message(self.lang)
 
+    def answer(self, exc: Exception, *statuses: int) -> ApiError:
+        """What a use case raised as the page's answer, if its status is one of
+        ``statuses`` (the ones the page shows in place); anything else propagates to
+        :class:`PageRoute` (an error page, or a real bug)."""
+        error = http_error(exc)
+        if error is None or error.status_code not in statuses:
+            raise exc
+        return error
+
     @staticmethod
     def nonce() -> str:
         """A fresh key for one rendered form: submitting that form twice acts once."""
@@ -180,14 +187,18 @@ def csrf_token(services: Services, cookie_value: str) -> str:
     return hmac.new(key, b"csrf:" + cookie_value.encode(), hashlib.sha256).hexdigest()
 
 
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
 async def get_page(request: Request) -> Page:
     services = get_services(request)
     lang = i18n.pick(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
     session = request.cookies.get(SESSION_COOKIE)
     user = None
     if session:
-        async with services.acquire() as conn:
-            user = await session_user(conn, session, now=utcnow())
+        user = await session_user(services, session)
     pending: dict[str, tuple[str, int | None]] = {}
     if user is not None and session is not None:
         anchor = session
@@ -275,23 +286,18 @@ class PageRoute(APIRoute):
             except LoginRequired:
                 target = request.url.path if request.method == "GET" else "/"
                 return RedirectResponse(f"{LOGIN_PATH}?next={quote(target)}", status_code=303)
-            except ApiError as exc:
-                return error_page(request, exc)
-            except FormError as exc:
-                return error_page(request, form_invalid(exc))
-            except AmountOutOfRange as exc:
-                return error_page(request, amount_invalid(exc))
             except RequestValidationError as exc:
                 # A path that names nothing (a NUL, a malformed number): as if not there.
                 in_path = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
                 if in_path:
                     return error_page(request, NotFoundPage())
-                return error_page(request, Invalid("invalid_request", fields="form"))
+                return error_page(request, ApiInvalid("invalid_request", fields="form"))
             except Exception as exc:
-                fault = fault_error(exc)
-                if fault is None:
+                # A use case's error (service error, refusal, bad form) or a fault.
+                error = http_error(exc)
+                if error is None:
                     raise
-                return error_page(request, fault)
+                return error_page(request, error)
 
         return page_handler
 

@@ -1,8 +1,9 @@
 """Public pages: the catalog, each permit's published service standard, the fee simulator,
 submission, tracking (and sending corrections), and the language switch.
 
-Every page calls the public API's own functions (``loket.api.public``), so the simulator
-prices with the billing formula and the tracking page shows what the API shows. The access
+Every page calls the use cases the public API calls (``loket.services.public``,
+``.published``), so the simulator prices with the billing formula and the tracking page
+shows what the API shows. The access
 code travels only in POST bodies, never in a URL.
 """
 
@@ -14,12 +15,14 @@ import re
 from fastapi import APIRouter, Response
 
 from loket.analysis.diagram import render_svg
-from loket.api import public
-from loket.api.errors import Conflict, Invalid, NotFound, TooMany
-from loket.api.fields import amount_invalid
-from loket.api.params import REGISTRATION_PATTERN, PermitId
+from loket.edge.errors import ApiError
+from loket.edge.params import REGISTRATION_PATTERN, PermitId
 from loket.fees import AmountOutOfRange
+from loket.refusal import Refused
 from loket.route.form import FormError
+from loket.services import ServiceError, public, published
+from loket.services.fields import amount_invalid
+from loket.services.public import ResubmitBody, TrackBody, tracking_not_found
 from loket.web import i18n
 from loket.web.core import (
     LANG_COOKIE,
@@ -45,7 +48,7 @@ SVG_MEDIA_TYPE = "image/svg+xml"
 
 @router.get("/")
 async def catalog(page: PageDep) -> Response:
-    return page.render("catalog.html", permits=public.list_permits(page.services.catalog))
+    return page.render("catalog.html", permits=published.list_permits(page.services.catalog))
 
 
 @router.get("/permits/{permit_id}")
@@ -54,7 +57,7 @@ async def permit_page(page: PageDep, permit_id: PermitId) -> Response:
     return page.render(
         "permit.html",
         permit=permit,
-        detail=public.permit_detail(page.services.catalog, permit),
+        detail=published.permit_detail(page.services.catalog, permit),
     )
 
 
@@ -77,7 +80,7 @@ async def simulate(page: PageDep, form: CheckedForm, permit_id: PermitId) -> Res
     permit = page.services.permit(permit_id)
     values = form_values(form)
     try:
-        preview = public.preview_fees(permit, coerce_form(permit, values))
+        preview = published.preview_fees(permit, coerce_form(permit, values))
     except (FormError, AmountOutOfRange) as exc:
         errors = exc.errors if isinstance(exc, FormError) else amount_invalid(exc).errors or []
         return page.render(
@@ -126,7 +129,7 @@ async def track_form(page: PageDep) -> Response:
 _REGISTRATION = re.compile(REGISTRATION_PATTERN)
 
 
-def _tracking_error(page: Page, exc: NotFound | TooMany | Invalid, reg: str) -> Response:
+def _tracking_error(page: Page, exc: ApiError, reg: str) -> Response:
     response = page.render(
         "track.html",
         status_code=exc.status_code,
@@ -146,11 +149,11 @@ async def track(page: PageDep, form: CheckedForm) -> Response:
     code = str(form.get("access_code") or "").strip()
     try:
         if not _REGISTRATION.match(reg):  # names nothing: answered like an unknown number
-            raise NotFound("tracking_not_found")
-        body = parse_form(public.TrackBody, access_code=code)
+            raise tracking_not_found()
+        body = parse_form(TrackBody, access_code=code)
         view = await public.track(page.services, reg, body.access_code)
-    except (NotFound, TooMany, Invalid) as exc:  # a wrong code answers like an unknown number
-        return _tracking_error(page, exc, reg)
+    except ServiceError as exc:  # a wrong code answers like an unknown number
+        return _tracking_error(page, page.answer(exc, 404, 422, 429), reg)
     return page.render("track.html", tracking=view, registration_number=reg, code=code)
 
 
@@ -160,14 +163,16 @@ async def resubmit(page: PageDep, form: CheckedForm) -> Response:
     code = str(form.get("access_code") or "").strip()
     try:
         if not _REGISTRATION.match(reg):
-            raise NotFound("tracking_not_found")
-        body = parse_form(public.ResubmitBody, access_code=code, note=str(form.get("note") or ""))
+            raise tracking_not_found()
+        body = parse_form(ResubmitBody, access_code=code, note=str(form.get("note") or ""))
         view = await public.resubmit(
             page.services, reg, body.access_code, idempotency_key=form_key(form), note=body.note
         )
-    except (NotFound, TooMany, Invalid) as exc:
-        return _tracking_error(page, exc, reg)
-    except Conflict as exc:  # nothing waits for corrections: say why, change nothing
+    except (ServiceError, Refused) as exc:
+        error = page.answer(exc, 404, 409, 422, 429)
+        if error.status_code != 409:
+            return _tracking_error(page, error, reg)
+        # Nothing waits for corrections: say why, change nothing.
         view = await public.track(page.services, reg, code)
         return page.render(
             "track.html",
@@ -175,7 +180,7 @@ async def resubmit(page: PageDep, form: CheckedForm) -> Response:
             tracking=view,
             registration_number=reg,
             code=code,
-            error=page.say(exc),
+            error=page.say(error),
         )
     return page.render(
         "track.html",

@@ -1,9 +1,9 @@
 """Pages of staff and supervisors: sign-in, the inbox, the task page with claim and decide,
 the supervisor's workload with reassignment, and deadline extensions.
 
-Every change goes through the API's functions (``loket.api.staff``, ``.supervisor``,
-``.monitoring``), which send Workflow Updates; a refusal by the workflow is shown with its
-reason on the page it came from, and nothing changes.
+Every change goes through the use cases the API calls too (``loket.services.tasks``,
+``.supervisor``, ``.deadlines``), which send Workflow Updates; a refusal by the workflow is
+shown with its reason on the page it came from, and nothing changes.
 """
 
 from __future__ import annotations
@@ -14,12 +14,15 @@ from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
 
-from loket.api import auth, monitoring, staff, supervisor
-from loket.api.deps import utcnow
-from loket.api.errors import ApiError, Conflict, Invalid, TooMany, Unauthorized
-from loket.api.params import REGISTRATION_PATTERN, RegistrationNumber, StepId
 from loket.calendar import WorkCalendar
+from loket.edge.errors import Invalid
+from loket.edge.params import REGISTRATION_PATTERN, RegistrationNumber, StepId
+from loket.refusal import Refused
 from loket.route.model import IDENT, PermitType
+from loket.services import ServiceError, auth, deadlines, supervisor, tasks, utcnow
+from loket.services.deadlines import ExtendIn
+from loket.services.supervisor import ReassignBody
+from loket.services.tasks import DecideBody
 from loket.web import format as fmt
 from loket.web.core import (
     SESSION_COOKIE,
@@ -35,7 +38,6 @@ from loket.web.core import (
     parse_form,
     safe_next,
 )
-from loket.web.sessions import create_session, end_session
 
 log = logging.getLogger(__name__)
 
@@ -92,22 +94,20 @@ async def login(page: PageDep, form: CheckedForm) -> Response:
     target = str(form.get("next") or "")
     try:
         # The API's sign-in: the same brakes (rate, lockout), the same security log.
-        user = await auth.authenticate(page.services, username, password)
-    except (Unauthorized, Invalid, TooMany) as exc:
+        user, token = await auth.start_session(page.services, username, password)
+    except ServiceError as exc:
+        error = page.answer(exc, 401, 422, 429)
         response = page.render(
             "login.html",
-            status_code=exc.status_code,
+            status_code=error.status_code,
             next=safe_next(target, ""),
-            username="" if isinstance(exc, Invalid) else username,
-            error=page.say(exc),
+            username="" if isinstance(error, Invalid) else username,
+            error=page.say(error),
         )
-        for name, value in (exc.headers or {}).items():
+        for name, value in (error.headers or {}).items():
             if name != "WWW-Authenticate":
                 response.headers[name] = value
         return response
-    async with page.services.acquire() as conn:
-        token = await create_session(conn, user, now=utcnow(), ttl=page.services.token_ttl)
-    log.info("user %s signed in on the web", user.username)
     # A new session (and with it a new CSRF token) at every sign-in: no session fixation.
     page.cookie(SESSION_COOKIE, token, max_age=int(page.services.token_ttl.total_seconds()))
     return page.redirect(safe_next(target, home_of(user.role)))
@@ -116,8 +116,7 @@ async def login(page: PageDep, form: CheckedForm) -> Response:
 @router.post("/logout")
 async def logout(page: SignedInPage, form: CheckedForm) -> Response:
     if page.session_token:
-        async with page.services.acquire() as conn:
-            await end_session(conn, page.session_token)
+        await auth.end_session(page.services, page.session_token)
     page.cookie(SESSION_COOKIE, "")
     return page.redirect("/")
 
@@ -128,7 +127,7 @@ async def logout(page: SignedInPage, form: CheckedForm) -> Response:
 @router.get("/staff/inbox")
 async def inbox(page: StaffPage, done: str = "") -> Response:
     assert page.user is not None
-    rows = await staff.user_inbox(page.services, page.user)
+    rows = await tasks.user_inbox(page.services, page.user)
     now = utcnow()
     return page.render(
         "inbox.html",
@@ -147,7 +146,7 @@ async def _task_page(
     flash: str = "",
 ) -> Response:
     assert page.user is not None
-    detail = await staff.task_detail(page.services, page.user, registration_number, step_id)
+    detail = await tasks.task_detail(page.services, page.user, registration_number, step_id)
     permit: PermitType | None = page.services.catalog.permits.get(detail.application.permit_type)
     labels = {n: f.label for n, f in permit.form.items()} if permit else {}
     user = page.user
@@ -187,12 +186,13 @@ async def claim(
 ) -> Response:
     assert page.user is not None
     try:
-        await staff.claim_task(
+        await tasks.claim_task(
             page.services, page.user, registration_number, step_id, key=form_key(form)
         )
-    except (Conflict, Invalid) as exc:
+    except (ServiceError, Refused) as exc:
+        error = page.answer(exc, 409, 422)
         return await _task_page(
-            page, registration_number, step_id, status_code=exc.status_code, error=page.say(exc)
+            page, registration_number, step_id, status_code=error.status_code, error=page.say(error)
         )
     return page.redirect(_task_url(registration_number, step_id, "claimed"))
 
@@ -204,11 +204,11 @@ async def decide(
     assert page.user is not None
     try:
         body = parse_form(
-            staff.DecideBody,
+            DecideBody,
             outcome=str(form.get("outcome") or ""),
             note=str(form.get("note") or ""),
         )
-        await staff.decide_task(
+        await tasks.decide_task(
             page.services,
             page.user,
             registration_number,
@@ -217,11 +217,12 @@ async def decide(
             body.note,
             key=form_key(form),
         )
-    except (Conflict, Invalid) as exc:
+    except (ServiceError, Refused) as exc:
         # The workflow refused (wrong step, already decided, claimed by someone else...):
         # its reason is shown and nothing has changed.
+        error = page.answer(exc, 409, 422)
         return await _task_page(
-            page, registration_number, step_id, status_code=exc.status_code, error=page.say(exc)
+            page, registration_number, step_id, status_code=error.status_code, error=page.say(error)
         )
     return page.redirect("/staff/inbox?done=decided")
 
@@ -236,17 +237,18 @@ async def extend(
     assert page.user is not None
     try:
         body = parse_form(
-            monitoring.ExtendIn,
+            ExtendIn,
             extra=str(form.get("extra") or "").strip(),
             reason=str(form.get("reason") or ""),
         )
-        # The extension endpoint's own function: one implementation of the rule.
-        await monitoring.extend_deadline(
+        # The extension endpoint's own use case: one implementation of the rule.
+        await deadlines.extend_deadline(
             page.services, page.user, registration_number, step_id, body, key=form_key(form)
         )
-    except (Conflict, Invalid) as exc:
+    except (ServiceError, Refused) as exc:
+        error = page.answer(exc, 409, 422)
         return await _task_page(
-            page, registration_number, step_id, status_code=exc.status_code, error=page.say(exc)
+            page, registration_number, step_id, status_code=error.status_code, error=page.say(error)
         )
     return page.redirect(_task_url(registration_number, step_id, "extended"))
 
@@ -282,7 +284,7 @@ async def workload(page: SupervisorPage) -> Response:
 async def reassign(page: SupervisorPage, form: CheckedForm) -> Response:
     assert page.user is not None
     body = parse_form(
-        supervisor.ReassignBody,
+        ReassignBody,
         to=str(form.get("to") or "") or None,
         reason=str(form.get("reason") or ""),
     )
@@ -303,8 +305,8 @@ async def reassign(page: SupervisorPage, form: CheckedForm) -> Response:
                 key=f"{nonce}.{step_id}",
             )
             results.append((key, page.t("reassigned"), True))
-        except ApiError as exc:  # each task answers for itself: one refusal stops no other
-            results.append((key, page.say(exc), False))
+        except (ServiceError, Refused) as exc:  # each task answers for itself
+            results.append((key, page.say(page.answer(exc, 403, 404, 409, 422, 429, 503)), False))
     if not selected:
         results.append(("-", page.t("Select at least one task."), False))
     failed = any(not ok for _, _, ok in results)

@@ -16,8 +16,8 @@ import httpx
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from loket.api.app import create_app
-from loket.api.deps import Services
+from loket.compose import create_app
+from loket.services import Services
 from loket.settings import Settings
 from loket.store import users
 from tests.support import PBG_FORM

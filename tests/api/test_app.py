@@ -6,7 +6,7 @@ import pytest
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
-from loket.api.app import create_app
+from loket.compose import create_app
 from tests.api.harness import Api, api_settings, running_api
 
 ROUTES = {

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from loket.api.app import create_app
+from loket.compose import create_app
 from tests.api.harness import BASE_URL, PASSWORD, Api, api_settings, running_api
 from tests.support import SIP_FORM
 from tests.web.support import Browser

@@ -17,7 +17,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from loket.api.app import create_app
+from loket.compose import create_app
 from tests.api.harness import BASE_URL, Api, api_settings, idempotent, running_api
 from tests.support import PBG_FORM, eventually
 from worker import build_worker

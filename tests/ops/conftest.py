@@ -13,9 +13,9 @@ import httpx
 import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from loket import services
+from loket import embedded as services
 from loket.api import ops
-from loket.api.app import create_app
+from loket.compose import create_app
 from loket.settings import Settings
 from tests.api.harness import BASE_URL, Api
 from tests.support import eventually

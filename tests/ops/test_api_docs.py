@@ -17,8 +17,9 @@ import uvicorn
 from playwright.async_api import Route, async_playwright, expect
 from temporalio.testing import WorkflowEnvironment
 
-from loket import cli, services
-from loket.api.app import create_app
+from loket import cli
+from loket import embedded as services
+from loket.compose import create_app
 from tests.api.harness import api_settings
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS  # Debian's chromium, its flags
 

@@ -12,9 +12,9 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from loket import services
+from loket import embedded as services
 from loket.api import ops
-from loket.api.app import create_app
+from loket.compose import create_app
 from loket.store.db import create_pool
 from tests.api.harness import api_settings
 from tests.ops.conftest import OpsStack

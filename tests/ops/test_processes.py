@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 from temporalio.testing import WorkflowEnvironment
 
-from loket import services
+from loket import embedded as services
 from tests.ops.conftest import status_of
 from tests.support import eventually
 

@@ -16,8 +16,7 @@ import pytest_asyncio
 from loket.cli import main
 from loket.route.loader import load_agencies
 from loket.settings import get_settings
-from loket.store import users
-from loket.web import sessions
+from loket.store import sessions, users
 
 PASSWORD = "kata-sandi-lama"
 NEW_PASSWORD = "kata-sandi-baru"

@@ -15,7 +15,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ValidationError
 
-from loket.api.app import create_app
+from loket.compose import create_app
 from loket.settings import Settings
 from loket.text import clean_line, clean_text, text_problem
 
@@ -120,7 +120,7 @@ def test_every_text_field_refuses_bad_text_naming_itself(
 
 
 def test_every_code_has_words_in_both_languages() -> None:
-    from loket.api.messages import ENGLISH, INDONESIAN
+    from loket.edge.messages import ENGLISH, INDONESIAN
     from loket.refusal import RefusalCode
 
     assert set(ENGLISH) == set(INDONESIAN)

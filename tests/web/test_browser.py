@@ -33,9 +33,9 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from loket import services as stack_services
-from loket.api.app import create_app
-from loket.api.public import preview_fees
+from loket import embedded as stack_services
+from loket.compose import create_app
+from loket.services.published import preview_fees
 from loket.web.format import rupiah
 from tests.api.harness import PASSWORD, Api, api_settings
 from tests.support import PBG_FORM, eventually

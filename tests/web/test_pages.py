@@ -62,7 +62,7 @@ async def test_public_pages_render_in_indonesian_and_english(api: Api) -> None:
 
 
 async def test_fee_simulator_uses_the_billing_formula(api: Api) -> None:
-    from loket.api.public import preview_fees
+    from loket.services.published import preview_fees
 
     b = Browser.open(api)
     await b.get("/permits/PBG/simulate")

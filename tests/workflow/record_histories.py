@@ -23,10 +23,10 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from loket import services
-from loket.applications import submit_application
+from loket import embedded as services
 from loket.calendar_data import covered_years, load_calendar
 from loket.route.loader import load_catalog
+from loket.services.submission import submit_application
 from loket.store.db import create_pool
 from loket.store.migrate import migrate
 from tests.support import PBG_FORM, SIP_FORM

@@ -9,9 +9,9 @@ from typing import Any
 import asyncpg
 from temporalio.client import Client
 
-from loket.applications import Submitted, submit_application
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
+from loket.services.submission import Submitted, submit_application
 from tests.support import PBG_FORM, eventually
 from workflows.messages import Actor
 

@@ -11,7 +11,7 @@ import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from loket import services
+from loket import embedded as services
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
 from loket.store.records import verify_audit_chain

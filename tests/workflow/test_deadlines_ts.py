@@ -18,11 +18,11 @@ import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from loket import embedded as services
 from loket import search_attributes as sa
-from loket import services
-from loket.applications import Submitted
 from loket.calendar import CalendarSnapshot, Holiday
 from loket.route.loader import Catalog
+from loket.services.submission import Submitted
 from tests.support import eventually
 from tests.workflow.support import FRONT, SECRETARIAT, submit_pbg
 from worker import build_worker

@@ -26,10 +26,10 @@ from temporalio.client import (
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from loket import services
-from loket.applications import submit_application
+from loket import embedded as services
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
+from loket.services.submission import submit_application
 from loket.store.chain import check_chain
 from loket.store.db import create_pool
 from loket.store.migrate import migrate

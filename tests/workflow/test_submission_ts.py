@@ -11,9 +11,9 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from loket.applications import access_code_matches, submit_application
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
+from loket.services.submission import access_code_matches, submit_application
 from loket.store import queries
 from tests.support import SIP_FORM, eventually
 from tests.workflow.support import open_tasks

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from loket.applications import submit_application
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
@@ -31,7 +32,6 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from loket import services
-from loket.applications import submit_application
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
 from loket.store.chain import check_chain

@@ -269,7 +269,7 @@ async def test_sip_free_of_wedges_end_to_end(
     calendar_snapshot: CalendarSnapshot,
 ) -> None:
     """Refusals of every kind on one file, then it finishes: nothing was left half-done."""
-    from loket.applications import submit_application
+    from loket.services.submission import submit_application
 
     env = temporal_ts_env
     async with build_worker(env.client, pool, task_queue):

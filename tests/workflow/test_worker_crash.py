@@ -23,9 +23,9 @@ from temporalio.worker import Worker
 
 from activities.notify import NotifyActivities
 from activities.records import RecordActivities
-from loket.applications import submit_application
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
+from loket.services.submission import submit_application
 from loket.store.chain import check_chain
 from tests.support import SIP_FORM, eventually, refusal_code
 from tests.workflow.conftest import utcnow

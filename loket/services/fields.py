@@ -1,7 +1,7 @@
-"""Field-level errors: a 422 names every field that is wrong, with a code per field.
+"""Field-level errors: an ``Invalid`` names every field that is wrong, with a code each.
 
-Shared by the request-validation handler (pydantic's errors) and the permit form
-(``FormError``) and fee checks (``AmountOutOfRange``), so all three look alike.
+Shared by the API's request validation and the pages' forms (pydantic's errors), the
+permit form (``FormError``) and fee checks (``AmountOutOfRange``), so all look alike.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from loket.api.errors import Invalid
 from loket.fees import AmountOutOfRange
 from loket.route.form import FormError
+from loket.services.errors import Invalid
 
 # pydantic error types -> the few codes clients need to tell apart
 _TYPES = {

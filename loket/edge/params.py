@@ -1,5 +1,5 @@
-"""Path parameters, each with its pattern: a value that cannot name anything (NUL, a
-path of a kilobyte) is refused with 422 naming it before it reaches the store."""
+"""Path parameters of the API and the pages, each with its pattern: a value that cannot
+name anything (NUL, a path of a kilobyte) is refused before it reaches the store."""
 
 from __future__ import annotations
 
@@ -23,3 +23,7 @@ RegistrationNumber = Annotated[
 ]
 StepId = Annotated[str, Path(pattern=IDENT, max_length=64, description="a step id of the route")]
 PermitId = Annotated[str, Path(pattern=PERMIT_PATTERN, max_length=12, examples=["PBG"])]
+
+# An Idempotency-Key (a page form's nonce) becomes part of a Temporal Update ID: keep it
+# short and plain.
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{1,100}$"

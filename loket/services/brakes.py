@@ -9,7 +9,9 @@ locked for ``signin_lockout_s`` after ``signin_max_failures`` in a row.
 
 from __future__ import annotations
 
-from loket.api.deps import Services, TooMany, client_ip, log_refused, utcnow
+from loket.services.context import Services, client_ip, utcnow
+from loket.services.errors import TooMany
+from loket.services.security import log_refused
 from loket.store import ratelimit
 
 

@@ -1,10 +1,11 @@
 """Starting applications: registration numbers, access codes, the pinned workflow input.
 
-Shared by the API and the tests so that an application is always started the same way.
-Submission is idempotent: one idempotency key is one registration number, one access code
-and one workflow. A retried start attaches to the workflow already started (its ID is the
-registration number); nothing is ever deleted to compensate a failed start, so a start
-that timed out after the server took it loses nothing and the retry finds it.
+Used by the submit use case (``loket.services.public``) and the tests, so that an
+application is always started the same way. Submission is idempotent: one idempotency key
+is one registration number, one access code and one workflow. A retried start attaches to
+the workflow already started (its ID is the registration number); nothing is ever deleted
+to compensate a failed start, so a start that timed out after the server took it loses
+nothing and the retry finds it.
 """
 
 from __future__ import annotations
