@@ -14,10 +14,15 @@ from loket.route.loader import Catalog
 from loket.route.model import PermitType
 from loket.services.errors import NotFound
 from loket.settings import Settings
+from loket.store import routes
 
 # Set per request by the edge (the API's middleware): who is asking, for the security log
 # and the brakes. A contextvar so that use cases need no request object.
 client_ip: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_ip", default=None)
+
+
+# Route versions are immutable once an application pinned them: read each once per process.
+_PINNED: dict[tuple[str, int], PermitType] = {}
 
 
 def utcnow() -> datetime:
@@ -42,6 +47,21 @@ class Services:
         """A connection from the pool, waiting at most ``db_acquire_timeout_s``: a pool
         exhausted or a database that does not answer is a fault, not a request that hangs."""
         return self.pool.acquire(timeout=self.settings.db_acquire_timeout_s)
+
+    async def pinned_permit(self, permit_type: str, version: int) -> PermitType | None:
+        """The route version an application is pinned to: today's catalog when it is that
+        version, else the definition kept when the application was submitted."""
+        current = self.catalog.permits.get(permit_type)
+        if current is not None and current.version == version:
+            return current
+        key = (permit_type, version)
+        if key not in _PINNED:
+            async with self.acquire() as conn:
+                definition = await routes.route_definition(conn, permit_type, version)
+            if definition is None:
+                return None
+            _PINNED[key] = PermitType.model_validate(definition)
+        return _PINNED[key]
 
     def permit(self, permit_id: str) -> PermitType:
         permit = self.catalog.permits.get(permit_id)

@@ -131,14 +131,10 @@ async def resubmit(
         raise tracking_not_found()
     data = None
     if corrections:
-        permit = services.permit(app.permit_type)
-        # Checked here for an error naming the field; the workflow checks again against the
-        # route version the application is pinned to, should today's differ.
-        data = (
-            merge_corrections(permit, app.data, corrections)
-            if permit.version == app.route_version
-            else corrections
-        )
+        # Checked against the form of the version the application is pinned to, for an
+        # error naming the field; the workflow checks again.
+        pinned = await services.pinned_permit(app.permit_type, app.route_version)
+        data = merge_corrections(pinned, app.data, corrections) if pinned else corrections
     request = ResubmitRequest(
         actor=Actor(username=f"applicant:{registration_number}", role="applicant"),
         note=note,

@@ -138,7 +138,8 @@ async def task_detail(
     task, app = await task_and_application(services, user, registration_number, step_id)
     async with services.acquire() as conn:
         history = await queries.audit_trail(conn, registration_number)
-    permit = services.catalog.permits.get(app.permit_type)
+    # Outcomes, documents and fees of the version the application is pinned to.
+    permit = await services.pinned_permit(app.permit_type, app.route_version)
     step = queries.task_step(permit, step_id)
     fees = app.fees
     if fees is None and permit is not None:

@@ -5,7 +5,7 @@ CREATE TABLE route_versions (
     permit_type text        NOT NULL,
     version     integer     NOT NULL,
     digest      text        NOT NULL,
-    definition  jsonb       NOT NULL,
+    definition  json        NOT NULL,  -- json, not jsonb: key order (outcomes) is kept
     first_seen  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (permit_type, version)
 );
