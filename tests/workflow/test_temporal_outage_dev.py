@@ -20,7 +20,6 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from loket.applications import submit_application
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
@@ -31,9 +30,10 @@ from temporalio.client import (
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
-from loket import services
+from loket import embedded as services
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
+from loket.services.submission import submit_application
 from loket.store.chain import check_chain
 from tests.support import SIP_FORM, eventually, refusal_code
 from tests.workflow.conftest import utcnow
