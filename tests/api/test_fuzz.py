@@ -64,7 +64,19 @@ def _probe(
     )
     @given(case=strategy)
     def probe(case: Any) -> None:
-        response = case.call(base_url=base_url, session=session, headers=headers)
+        try:
+            response = case.call(base_url=base_url, session=session, headers=headers)
+        except requests.exceptions.ConnectionError as exc:
+            # A connection the server closed (e.g. after refusing an oversized body): ask
+            # once more on a fresh one; twice in a row is a failure, never hidden.
+            session.close()
+            try:
+                response = case.call(base_url=base_url, session=session, headers=headers)
+            except requests.exceptions.ConnectionError:
+                probe.failures.append(  # type: ignore[attr-defined]
+                    f"{role} {case.method} {case.formatted_path}: connection lost twice: {exc}"
+                )
+                return
         probe.statuses[response.status_code] += 1  # type: ignore[attr-defined]
         if response.status_code >= 500:
             probe.failures.append(  # type: ignore[attr-defined]
@@ -101,7 +113,11 @@ def _fuzz(spec: dict[str, Any], base_url: str, tokens: dict[str, str], real: dic
                     except Unsatisfiable:
                         pass  # no invalid data exists for an operation without inputs
                     except Exception as exc:
-                        failures.append(f"{role} {operation.label}: {type(exc).__name__} {exc}")
+                        inner = getattr(exc, "exceptions", ())  # a Flaky group: say what it held
+                        failures.append(
+                            f"{role} {operation.label}: {type(exc).__name__} {exc} "
+                            + "; ".join(f"{type(e).__name__}: {e}" for e in inner)
+                        )
     return statuses, failures
 
 

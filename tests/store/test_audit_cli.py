@@ -16,7 +16,8 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from loket import audit_digest, services
+from loket import audit_digest
+from loket import embedded as services
 from loket.cli import main
 from loket.cli_audit import PRIVATE_KEY_FILE, PUBLIC_KEY_FILE
 from loket.settings import get_settings
