@@ -15,6 +15,7 @@ import contextlib
 import logging
 import signal
 import socket
+import threading
 from collections.abc import Awaitable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -251,16 +252,16 @@ class _Stack:
             return await self._serve(dsn)
 
     async def _serve(self, dsn: str) -> int:
-        """The worker and the API in this loop, until a stop or a failure."""
+        """The API in this loop and the worker on a loop of its own, until a stop or a
+        failure: a slow request never delays a workflow task's turn on the loop."""
         from loket.compose import create_app
-        from worker import run_worker
 
         settings = self.settings
         app = create_app(settings, dsn)
         server = _Server(
             uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_config=None)
         )
-        worker_task = asyncio.create_task(run_worker(settings, dsn, self.stop), name="worker")
+        worker_task = asyncio.create_task(self._worker_loop(dsn), name="worker")
         api_task = asyncio.create_task(_serve_api(server), name="api")
         stopper = asyncio.create_task(self.stop.wait(), name="stop")
         announcer = asyncio.create_task(self._announce(server), name="announce")
@@ -297,6 +298,37 @@ class _Stack:
                     logger.error("%s failed while stopping: %r", task.get_name(), result)
         logger.info("stopped")
         return 1 if failed else 0
+
+    async def _worker_loop(self, dsn: str) -> None:
+        """``run_worker`` on an event loop of its own, in a thread, stopped with the stack.
+
+        Production runs API and worker as separate processes; here one process keeps the
+        one-command stack simple, and the worker's loop is not the API's."""
+        from worker import run_worker
+
+        started = threading.Event()
+        handle: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Event]] = {}
+
+        def main() -> None:
+            async def run() -> None:
+                stop = asyncio.Event()
+                handle["stop"] = (asyncio.get_running_loop(), stop)
+                started.set()
+                await run_worker(self.settings, dsn, stop)
+
+            asyncio.run(run())
+
+        runner = asyncio.ensure_future(asyncio.to_thread(main))
+        stopping = asyncio.ensure_future(self.stop.wait())
+        try:
+            await asyncio.wait({runner, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not runner.done():
+                await asyncio.to_thread(started.wait)
+                loop, stop = handle["stop"]
+                loop.call_soon_threadsafe(stop.set)
+            await runner  # its exception, if the worker failed
+        finally:
+            stopping.cancel()
 
     async def _announce(self, server: _Server) -> None:
         await server.up.wait()
