@@ -12,6 +12,7 @@ import logging
 
 import asyncpg
 from asyncpg.exceptions import _base as asyncpg_base
+from opentelemetry import trace
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -22,6 +23,7 @@ from loket.store.records import apply_batch
 log = logging.getLogger(__name__)
 
 STORE_REFUSED = "StoreRefused"
+_TRACER = trace.get_tracer("loket.store")
 
 # Refused for good, whatever the retry: SQLSTATE classes 22 (data) and 23 (constraints),
 # and asyncpg's own encoding errors for a query argument (int64 range, surrogates...).
@@ -43,18 +45,28 @@ class RecordActivities:
     @activity.defn(name="record_transition")
     async def record_transition(self, batch: RecordBatch) -> bool:
         reg = batch.application.registration_number
-        try:
-            written = await apply_batch(self._pool, batch)
-        except _PERMANENT as exc:
-            log.error(
-                "store refused the batch of %s for good: %s",
-                reg,
-                type(exc).__name__,
-                extra={"registration_number": reg},
-            )
-            raise ApplicationError(
-                f"{type(exc).__name__}: {exc}", type=STORE_REFUSED, non_retryable=True
-            ) from exc
+        # The SQL's own span under the activity's: API request -> Update -> activity -> SQL.
+        with _TRACER.start_as_current_span(
+            "postgresql apply_batch",
+            attributes={
+                "db.system": "postgresql",
+                "db.operation": "apply_batch",
+                "loket.audit_events": len(batch.audit),
+                "loket.tasks": len(batch.tasks),
+            },
+        ):
+            try:
+                written = await apply_batch(self._pool, batch)
+            except _PERMANENT as exc:
+                log.error(
+                    "store refused the batch of %s for good: %s",
+                    reg,
+                    type(exc).__name__,
+                    extra={"registration_number": reg},
+                )
+                raise ApplicationError(
+                    f"{type(exc).__name__}: {exc}", type=STORE_REFUSED, non_retryable=True
+                ) from exc
         if written:
             metrics.observe_batch(batch)  # once per batch: a retried one wrote nothing
         else:

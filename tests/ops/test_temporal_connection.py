@@ -132,4 +132,7 @@ async def test_one_trace_from_the_api_to_the_workflow_and_its_activity(
     assert ran.context.trace_id == started.context.trace_id
     assert "POST /api/public/applications" in ancestors(started)
     assert "StartWorkflow:PBG" in ancestors(ran)
+    sql = next(s for s in exporter.get_finished_spans() if s.name == "postgresql apply_batch")
+    assert sql.context.trace_id == started.context.trace_id  # ... -> activity -> SQL
+    assert "RunActivity:record_transition" in ancestors(sql)
     assert started.attributes and started.attributes.get("temporalWorkflowID") == reg
