@@ -1,50 +1,5 @@
 """The permit workflow's payloads live in the case core (``loket.case.messages``); this
 name stays for callers and recorded histories that import it."""
 
-from loket.case.messages import (
-    SYSTEM,
-    Actor,
-    ApplicationRecord,
-    ApplicationStatus,
-    ApplicationView,
-    AuditEntry,
-    CancelRequest,
-    ClaimRequest,
-    DecisionRequest,
-    EscalationRecord,
-    ExtendRequest,
-    Notification,
-    PermitInput,
-    ReassignRequest,
-    RecomputeRequest,
-    RecordBatch,
-    ResubmitRequest,
-    Role,
-    StepView,
-    TaskRecord,
-    TaskState,
-)
-
-__all__ = [
-    "SYSTEM",
-    "Actor",
-    "ApplicationRecord",
-    "ApplicationStatus",
-    "ApplicationView",
-    "AuditEntry",
-    "CancelRequest",
-    "ClaimRequest",
-    "DecisionRequest",
-    "EscalationRecord",
-    "ExtendRequest",
-    "Notification",
-    "PermitInput",
-    "ReassignRequest",
-    "RecomputeRequest",
-    "RecordBatch",
-    "ResubmitRequest",
-    "Role",
-    "StepView",
-    "TaskRecord",
-    "TaskState",
-]
+from loket.case.messages import *  # noqa: F403
+from loket.case.messages import __all__ as __all__
