@@ -12,7 +12,7 @@ from temporalio.client import Client
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
 from loket.services.submission import Submitted, submit_application
-from tests.support import PBG_FORM, eventually
+from tests.support import PBG_FORM, SIP_FORM, eventually
 from workflows.messages import Actor
 
 
@@ -63,3 +63,31 @@ async def submit_pbg(
         lambda: open_tasks(pool, submitted.registration_number), lambda s: s == ["registration"]
     )
     return submitted
+
+
+async def submit_sips(
+    client: Client,
+    pool: asyncpg.Pool,
+    catalog: Catalog,
+    calendar: CalendarSnapshot,
+    task_queue: str,
+    count: int,
+    *,
+    key_prefix: str | None = None,
+) -> list[str]:
+    """``count`` SIP applications (keyed ``{key_prefix}-{i}`` when given); their numbers."""
+    regs = []
+    for i in range(count):
+        submitted = await submit_application(
+            client=client,
+            pool=pool,
+            permit=catalog.permit("SIP"),
+            calendar=calendar,
+            form=SIP_FORM,
+            task_queue=task_queue,
+            now=datetime.now(UTC),
+            idempotency_key=f"{key_prefix}-{i}" if key_prefix else None,
+            access_code_secret=b"test-secret" if key_prefix else None,
+        )
+        regs.append(submitted.registration_number)
+    return regs

@@ -29,13 +29,11 @@ from temporalio.testing import WorkflowEnvironment
 from loket import embedded as services
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
-from loket.services.submission import submit_application
 from loket.store.chain import check_chain
 from loket.store.db import create_pool
 from loket.store.migrate import migrate
-from tests.support import SIP_FORM, refusal_code
-from tests.workflow.conftest import utcnow
-from tests.workflow.support import FRONT, ISSUANCE, staff
+from tests.support import refusal_code
+from tests.workflow.support import FRONT, ISSUANCE, staff, submit_sips
 from worker import build_worker
 from workflows.messages import Actor, ApplicationView, DecisionRequest
 
@@ -140,20 +138,15 @@ async def test_postgres_stopped_and_killed_under_load_loses_nothing(
         pool = await create_pool(dsn)
         try:
             async with build_worker(client, pool, task_queue):
-                regs = []
-                for i in range(APPLICATIONS):
-                    submitted = await submit_application(
-                        client=client,
-                        pool=pool,
-                        permit=catalog.permit("SIP"),
-                        calendar=calendar_snapshot,
-                        form=SIP_FORM,
-                        task_queue=task_queue,
-                        now=utcnow(),
-                        idempotency_key=f"outage-{task_queue}-{i}",
-                        access_code_secret=b"s",
-                    )
-                    regs.append(submitted.registration_number)
+                regs = await submit_sips(
+                    client,
+                    pool,
+                    catalog,
+                    calendar_snapshot,
+                    task_queue,
+                    APPLICATIONS,
+                    key_prefix=f"outage-{task_queue}",
+                )
                 for reg in regs:
                     await _drive(client, reg, *ROUTE[0], seen)
 

@@ -33,11 +33,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from loket import embedded as services
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
-from loket.services.submission import submit_application
 from loket.store.chain import check_chain
-from tests.support import SIP_FORM, eventually, refusal_code
-from tests.workflow.conftest import utcnow
-from tests.workflow.support import FRONT, ISSUANCE, staff
+from tests.support import eventually, refusal_code
+from tests.workflow.support import FRONT, ISSUANCE, staff, submit_sips
 from worker import build_worker
 from workflows.messages import Actor, ApplicationView, DecisionRequest
 
@@ -222,20 +220,15 @@ async def test_temporal_killed_and_restarted_under_load_loses_nothing(
     async with dev_server("loket-temporal-kill-") as server:
         client = await connect(server)
         async with build_worker(client, pool, task_queue):
-            regs = []
-            for i in range(APPLICATIONS):
-                submitted = await submit_application(
-                    client=client,
-                    pool=pool,
-                    permit=catalog.permit("SIP"),
-                    calendar=calendar_snapshot,
-                    form=SIP_FORM,
-                    task_queue=task_queue,
-                    now=utcnow(),
-                    idempotency_key=f"temporal-kill-{task_queue}-{i}",
-                    access_code_secret=b"s",
-                )
-                regs.append(submitted.registration_number)
+            regs = await submit_sips(
+                client,
+                pool,
+                catalog,
+                calendar_snapshot,
+                task_queue,
+                APPLICATIONS,
+                key_prefix=f"temporal-kill-{task_queue}",
+            )
             workers = [asyncio.create_task(_work(client, reg, seen)) for reg in regs]
 
             async def decided() -> int:

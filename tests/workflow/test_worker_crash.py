@@ -25,10 +25,9 @@ from activities.notify import NotifyActivities
 from activities.records import RecordActivities
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
-from loket.services.submission import submit_application
 from loket.store.chain import check_chain
-from tests.support import SIP_FORM, eventually, refusal_code
-from tests.workflow.conftest import utcnow
+from tests.support import eventually, refusal_code
+from tests.workflow.support import submit_sips
 from worker import workflow_runner
 from workflows.messages import Actor, ApplicationView, DecisionRequest, RecordBatch
 from workflows.permit import PermitWorkflow
@@ -102,18 +101,7 @@ async def test_worker_killed_mid_batch_loses_and_duplicates_nothing(
     address = client.service_client.config.target_host
     worker = start_worker(address, db_dsn, task_queue)
     try:
-        regs = []
-        for _ in range(APPLICATIONS):
-            submitted = await submit_application(
-                client=client,
-                pool=pool,
-                permit=catalog.permit("SIP"),
-                calendar=calendar_snapshot,
-                form=SIP_FORM,
-                task_queue=task_queue,
-                now=utcnow(),
-            )
-            regs.append(submitted.registration_number)
+        regs = await submit_sips(client, pool, catalog, calendar_snapshot, task_queue, APPLICATIONS)
         drivers = [asyncio.create_task(drive(client, reg)) for reg in regs]
 
         async def decided() -> int:
@@ -196,18 +184,9 @@ async def test_a_batch_retried_after_its_commit_writes_nothing_twice(
             workflow_runner=workflow_runner(),
         )
         async with worker:
-            regs = []
-            for _ in range(RETRIED_APPLICATIONS):
-                submitted = await submit_application(
-                    client=client,
-                    pool=pool,
-                    permit=catalog.permit("SIP"),
-                    calendar=calendar_snapshot,
-                    form=SIP_FORM,
-                    task_queue=task_queue,
-                    now=utcnow(),
-                )
-                regs.append(submitted.registration_number)
+            regs = await submit_sips(
+                client, pool, catalog, calendar_snapshot, task_queue, RETRIED_APPLICATIONS
+            )
             await asyncio.wait_for(asyncio.gather(*(drive(client, reg) for reg in regs)), 90)
             anchors = {}
             for reg in regs:
