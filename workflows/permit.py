@@ -107,10 +107,9 @@ class PermitWorkflow:
                 await self._escalate()
             if workflow.info().is_continue_as_new_suggested() and await self._quiet():
                 workflow.continue_as_new(self._carried_input())
-        # Let Updates that already passed validation answer before the run ends.
-        await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._queue)
-        # Notifications already in the outbox are delivered before the workflow closes.
-        await asyncio.gather(*self._deliveries)
+        # Updates that passed validation answer, and queued notifications are delivered,
+        # before the run ends.
+        await self._quiet()
         return self._view()
 
     async def _escalate(self) -> None:

@@ -16,8 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from loket.calendar import CalendarRangeError, CalendarSnapshot, WorkCalendar, WorkDuration
-from loket.case import checks
+from loket.calendar import CalendarRangeError, WorkCalendar, WorkDuration, calendar_for
+from loket.case import checks, records
 from loket.case.clock import pause_reason, toggle_pause, waiting_for_applicant
 from loket.case.draft import Change, Draft
 from loket.case.events import EVENTS, PAUSE_REASONS
@@ -176,7 +176,7 @@ class Case:
                 "due_after": _iso(draft, extended),
             },
         )
-        draft.task(extended, _token_state(state, clock.step_id))
+        draft.task(extended, records.token_state(state, clock.step_id))
         return draft.done()
 
     def check_reassign(self, state: CaseState, request: ReassignRequest) -> StepClock:
@@ -203,7 +203,7 @@ class Case:
     ) -> tuple[WorkCalendar, dict[str, datetime], datetime]:
         checks.admin(state, request.actor)
         checks.text("reason", request.reason)
-        calendar = calendar_of(request.calendar)
+        calendar = calendar_for(request.calendar)
         try:
             dues = {c.step_id: self._base_due(calendar, c) for c in state.clocks}
             duration, _ = service_duration(self.permit, state.data)
@@ -239,7 +239,7 @@ class Case:
             },
         )
         for clock in draft.clocks.values():
-            draft.task(clock, _token_state(state, clock.step_id))
+            draft.task(clock, records.token_state(state, clock.step_id))
         return draft.done()
 
     def check_cancel(self, state: CaseState, request: CancelRequest) -> None:
@@ -278,7 +278,7 @@ class Case:
         if event == "task_claimed":
             details = {"claimed_by": holder}
         draft.audit(event, actor, clock=claimed, details=details)
-        draft.task(claimed, _token_state(state, clock.step_id))
+        draft.task(claimed, records.token_state(state, clock.step_id))
         return draft.done()
 
     def _apply(self, draft: Draft, transition: Transition, actor: Actor, note: str) -> None:
@@ -304,18 +304,6 @@ class Case:
             draft.audit("service_clock_resumed", actor, details={"paused_from": start.isoformat()})
 
 
-def calendar_of(snapshot: CalendarSnapshot) -> WorkCalendar:
-    from loket.calendar import calendar_for
-
-    return calendar_for(snapshot)
-
-
-def _token_state(state: CaseState, step_id: str) -> Any:
-    token = state.route.token(step_id)
-    return token.status if token is not None else "open"
-
-
 def _iso(draft: Draft, clock: StepClock) -> str | None:
-    calendar = draft.case.calendar_version(draft.calendar_version)
-    due = calendar.due_after_pauses(clock.opened_at, clock.base_due, clock.pauses)
+    due = records.clock_due(draft.case.calendar_version(draft.calendar_version), clock)
     return due.isoformat() if due else None

@@ -50,10 +50,6 @@ def candidates(case: Case, state: CaseState) -> list[tuple[StepClock, int, datet
     return found
 
 
-def next_at(case: Case, state: CaseState) -> datetime | None:
-    return min((at for _, _, at in candidates(case, state)), default=None)
-
-
 def next_due(case: Case, state: CaseState) -> tuple[str, int, datetime] | None:
     """The next rule to fire: (step id, rule index, instant), or None."""
     found = candidates(case, state)

@@ -22,9 +22,13 @@ if TYPE_CHECKING:
     from loket.case.core import Case
 
 
-def step_due(case: Case, state: CaseState, clock: StepClock) -> datetime | None:
+def clock_due(calendar: WorkCalendar, clock: StepClock) -> datetime | None:
     """The step's deadline with its pauses; None while it is paused."""
-    return case.calendar(state).due_after_pauses(clock.opened_at, clock.base_due, clock.pauses)
+    return calendar.due_after_pauses(clock.opened_at, clock.base_due, clock.pauses)
+
+
+def step_due(case: Case, state: CaseState, clock: StepClock) -> datetime | None:
+    return clock_due(case.calendar(state), clock)
 
 
 def service_due(case: Case, state: CaseState) -> datetime | None:
@@ -63,7 +67,7 @@ def task_record(
         counter=step.counter,
         state=task_state,
         opened_at=clock.opened_at,
-        due_at=calendar.due_after_pauses(clock.opened_at, clock.base_due, clock.pauses),
+        due_at=clock_due(calendar, clock),
         calendar_version=calendar.version,
         clock=step.clock,
         claimed_by=clock.claimed_by,

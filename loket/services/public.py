@@ -20,7 +20,7 @@ from loket.services.errors import NotFound
 from loket.services.published import FormBody
 from loket.services.submission import access_code_matches, submit_application
 from loket.services.workflow import update_workflow
-from loket.store import queries
+from loket.store import queries, submissions
 from loket.text import Line, Text
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ async def _check_access(
     """The brakes first, then the code; a wrong code answers like an unknown number."""
     await brakes.check_tracking(services, action, registration_number)
     async with services.acquire() as conn:
-        stored = await queries.access_code_hash(conn, registration_number)
+        stored = await submissions.access_code_hash(conn, registration_number)
     if not access_code_matches(code, stored):
         await brakes.wrong_access_code(services, action, registration_number)
         raise tracking_not_found()

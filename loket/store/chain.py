@@ -38,28 +38,39 @@ def _entry(row: dict[str, object]) -> AuditEntry:
     return AuditEntry.model_validate({k: row[k] for k in AuditEntry.model_fields if k in row})
 
 
-async def check_chain(
-    conn: Conn, registration_number: str, anchor: Sequence[str] | None = None
-) -> ChainReport:
-    rows = [
+def internal_breaks(registration_number: str, rows: Sequence[dict[str, object]]) -> list[int]:
+    """Internal consistency only: each row's hash is its content over the previous row's
+    hash. Sequence numbers of the rows that break it."""
+    broken: list[int] = []
+    prev = ""
+    for row in rows:
+        digest = audit_hash(prev, registration_number, _entry(row).model_dump(mode="json"))
+        if row["prev_hash"] != prev or row["hash"] != digest:
+            broken.append(int(str(row["seq"])))
+        prev = str(row["hash"])
+    return broken
+
+
+async def audit_rows(conn: Conn, registration_number: str) -> list[dict[str, object]]:
+    return [
         dict(r)
         for r in await conn.fetch(
             "SELECT * FROM audit_events WHERE registration_number = $1 ORDER BY seq",
             registration_number,
         )
     ]
+
+
+async def check_chain(
+    conn: Conn, registration_number: str, anchor: Sequence[str] | None = None
+) -> ChainReport:
+    rows = await audit_rows(conn, registration_number)
     by_seq = {int(str(r["seq"])): r for r in rows}
     missing: list[int] = []
     altered: list[int] = []
     added: list[int] = []
     if anchor is None:
-        # Internal consistency only: each row's hash is its content over the previous one.
-        prev = ""
-        for row in rows:
-            digest = audit_hash(prev, registration_number, _entry(row).model_dump(mode="json"))
-            if row["prev_hash"] != prev or row["hash"] != digest:
-                altered.append(int(str(row["seq"])))
-            prev = str(row["hash"])
+        altered = internal_breaks(registration_number, rows)
     else:
         # Each row against the hash the case wrote for its own sequence number.
         for seq, expected in enumerate(anchor, start=1):
@@ -128,5 +139,18 @@ async def hash_at(conn: Conn, registration_number: str, seq: int) -> str | None:
 
 async def rewritten_since(conn: Conn, heads: Sequence[tuple[str, int, str]]) -> list[str]:
     """Applications whose row at a published head's sequence number no longer has the
-    published hash: history before that point was rewritten (or deleted)."""
-    return [reg for reg, seq, digest in heads if await hash_at(conn, reg, seq) != digest]
+    published hash: history before that point was rewritten (or deleted). One query for
+    every head, in the digest's order."""
+    rows = await conn.fetch(
+        """
+        SELECT h.reg FROM unnest($1::text[], $2::int[], $3::text[]) WITH ORDINALITY
+            AS h(reg, seq, hash, n)
+        LEFT JOIN audit_events a ON a.registration_number = h.reg AND a.seq = h.seq
+        WHERE a.hash IS DISTINCT FROM h.hash
+        ORDER BY h.n
+        """,
+        [r for r, _, _ in heads],
+        [s for _, s, _ in heads],
+        [d for _, _, d in heads],
+    )
+    return [row["reg"] for row in rows]

@@ -18,7 +18,6 @@ from loket.fees import FeeAssessment
 from loket.route.loader import Catalog
 from loket.route.model import PermitType, TaskStep
 from loket.store.db import Conn
-from loket.store.submissions import access_code_hash as access_code_hash
 
 OPEN_STATES = ("open", "returned")
 

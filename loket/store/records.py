@@ -13,6 +13,7 @@ import asyncpg
 
 from loket.case.audit import audit_hash
 from loket.case.messages import AuditEntry, RecordBatch
+from loket.store.chain import audit_rows, internal_breaks
 from loket.store.db import Conn
 
 
@@ -184,29 +185,4 @@ async def apply_batch(pool: asyncpg.Pool, batch: RecordBatch) -> bool:
 
 async def verify_audit_chain(conn: Conn, registration_number: str) -> list[int]:
     """Sequence numbers whose hash does not match their content: empty when intact."""
-    rows = await conn.fetch(
-        "SELECT * FROM audit_events WHERE registration_number = $1 ORDER BY seq",
-        registration_number,
-    )
-    broken: list[int] = []
-    prev = ""
-    for row in rows:
-        entry = AuditEntry(
-            seq=row["seq"],
-            event=row["event"],
-            at=row["at"],
-            actor=row["actor"],
-            actor_role=row["actor_role"],
-            step_id=row["step_id"],
-            attempt=row["attempt"],
-            from_state=row["from_state"],
-            to_state=row["to_state"],
-            details=row["details"],
-        )
-        if (
-            row["prev_hash"] != prev
-            or audit_hash(prev, registration_number, _hashable(entry)) != row["hash"]
-        ):
-            broken.append(row["seq"])
-        prev = row["hash"]
-    return broken
+    return internal_breaks(registration_number, await audit_rows(conn, registration_number))

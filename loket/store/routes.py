@@ -21,13 +21,17 @@ async def remember_route(
         """
         INSERT INTO route_versions (permit_type, version, digest, definition)
         VALUES ($1, $2, $3, $4)
-        ON CONFLICT (permit_type, version) DO UPDATE SET permit_type = EXCLUDED.permit_type
+        ON CONFLICT (permit_type, version) DO NOTHING
         RETURNING digest
         """,
         permit_type,
         version,
         digest,
         definition,
+    ) or await conn.fetchval(
+        "SELECT digest FROM route_versions WHERE permit_type = $1 AND version = $2",
+        permit_type,
+        version,
     )
     if stored != digest:
         # A definition edited without a new version: running cases keep what they pinned.
