@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
 from loket.services.submission import access_code_matches, submit_application
-from loket.store import queries
+from loket.store import queries, submissions
 from tests.support import SIP_FORM, eventually
 from tests.workflow.support import open_tasks
 from worker import build_worker
@@ -85,7 +85,7 @@ async def test_a_retried_submission_is_the_first_one(
             lambda: open_tasks(pool, first.registration_number), lambda s: s == ["registration"]
         )
         async with pool.acquire() as conn:
-            stored = await queries.access_code_hash(conn, first.registration_number)
+            stored = await submissions.access_code_hash(conn, first.registration_number)
             rows = await conn.fetchval(
                 "SELECT count(*) FROM submissions WHERE registration_number = $1",
                 first.registration_number,
@@ -112,7 +112,7 @@ async def test_a_start_whose_answer_is_lost_is_found_by_the_retry(
         async with pool.acquire() as conn:
             # The access code still opens the file: nothing was deleted to compensate.
             assert access_code_matches(
-                retried.access_code, await queries.access_code_hash(conn, reg)
+                retried.access_code, await submissions.access_code_hash(conn, reg)
             )
             app = await queries.application(conn, reg)
         assert app is not None and app.status == "in_progress"
