@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # Outbound notifications (escalations) are POSTed here when set.
     webhook_url: str = ""
 
+    # Uploaded documents and issued permits (loket/files): empty means a folder under
+    # data_dir; file:///path another folder; s3://bucket an S3-compatible object store.
+    file_store_url: str = ""
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.env == "production" and self.secret_key.get_secret_value() == _PLACEHOLDER_SECRET:
