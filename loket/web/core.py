@@ -39,7 +39,8 @@ from loket.services import Invalid, Services, User, utcnow
 from loket.services.auth import session_user
 from loket.services.fields import field_code
 from loket.web import format as fmt
-from loket.web import i18n
+from loket.web import i18n, readable_texts
+from loket.web.readable import Readable
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,7 @@ class Page:
             now=utcnow(),
             when=lambda value: fmt.when(value, tz),
             event_label=lambda event: i18n.event_label(event, self.lang),
+            r=Readable(self.services.catalog, self.lang, tz),
             **context,
         )
         response = HTMLResponse(html, status_code=status_code)
@@ -352,8 +354,17 @@ def form_key(form: FormData) -> str:
     return "page-" + secrets.token_urlsafe(16)
 
 
-def field_errors(errors: list[dict[str, str]]) -> Mapping[str, str]:
-    return {e["field"]: e["message"] for e in errors}
+def field_errors(
+    errors: list[dict[str, str]], lang: str = i18n.DEFAULT_LANGUAGE
+) -> Mapping[str, str]:
+    """Each bad field's error in the page's language, by its code (the message of a
+    FormError is pydantic's English)."""
+    return {
+        e["field"]: i18n.translate(
+            readable_texts.FIELD_ERRORS.get(e.get("code", ""), "not a valid value"), lang
+        )
+        for e in errors
+    }
 
 
 M = TypeVar("M", bound=BaseModel)
