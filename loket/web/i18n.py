@@ -292,7 +292,7 @@ _IDENTIFIER = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)+$")
 
 
 @functools.lru_cache(maxsize=512)
-def _missing(text: str, lang: str) -> None:
+def warn_missing(text: str, lang: str) -> None:
     # Once per text: the page shows the key as it is (catalog tests catch it in CI).
     log.warning("no %s text for %r: shown as it is", lang, text)
 
@@ -301,19 +301,19 @@ def translate(text: str, lang: str) -> str:
     if lang == "id":
         found = INDONESIAN.get(text)
         if found is None:
-            _missing(text, lang)
+            warn_missing(text, lang)
             return text
         return found
     found = ENGLISH.get(text)
     if found is None and _IDENTIFIER.match(text):
-        _missing(text, lang)
+        warn_missing(text, lang)
     return found or text
 
 
 def event_label(event: str, lang: str) -> str:
     labels = EVENT_LABELS.get(event)
     if labels is None:
-        _missing(event, lang)
+        warn_missing(event, lang)
         return event
     return labels[0] if lang == "id" else labels[1]
 
