@@ -34,12 +34,13 @@ from starlette.datastructures import FormData
 
 from loket.edge.errors import ApiError, http_error
 from loket.edge.errors import Invalid as ApiInvalid
+from loket.edge.field_messages import field_message
 from loket.edge.params import IDEMPOTENCY_KEY_PATTERN
 from loket.services import Invalid, Services, User, utcnow
 from loket.services.auth import session_user
 from loket.services.fields import field_code
 from loket.web import format as fmt
-from loket.web import i18n, readable_texts
+from loket.web import i18n
 from loket.web.readable import Readable
 
 log = logging.getLogger(__name__)
@@ -359,12 +360,7 @@ def field_errors(
 ) -> Mapping[str, str]:
     """Each bad field's error in the page's language, by its code (the message of a
     FormError is pydantic's English)."""
-    return {
-        e["field"]: i18n.translate(
-            readable_texts.FIELD_ERRORS.get(e.get("code", ""), "not a valid value"), lang
-        )
-        for e in errors
-    }
+    return {e["field"]: field_message(e.get("code", ""), lang) for e in errors}
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -16,7 +16,7 @@ from loket.fees import FeeItem, Rounding
 from loket.label import Label
 from loket.route.loader import Catalog
 from loket.route.model import FieldType, PermitType, TaskStep
-from loket.web import audit_text, i18n, readable_texts
+from loket.web import audit_text, i18n
 from loket.web import format as fmt
 
 _ROUNDING = {
@@ -128,6 +128,10 @@ class Readable:
         counter = next((c for c in agency.counters if c.id == counter_id), None)
         return f"{agency.short} · {counter.name if counter else counter_id}"
 
+    def agency_name(self, agency_id: str) -> str:
+        agency = next((a for a in self.catalog.agencies.agencies if a.id == agency_id), None)
+        return agency.name if agency else agency_id
+
     def counter_key(self, key: str) -> str:
         """A user's counter ('agency/counter') by its names."""
         agency, _, counter = key.partition("/")
@@ -234,16 +238,6 @@ class Readable:
     def variant_label(self, variant: Any) -> str:
         en = getattr(variant, "label_en", "")
         return en if self.lang == "en" and en else str(variant.label)
-
-    # --- errors --------------------------------------------------------------------------
-
-    def field_error(self, code: str, spec: Any = None) -> str:
-        """A form field's error by its code, in the page's language (never pydantic's)."""
-        if code == "out_of_range" and spec is not None:
-            low, high = getattr(spec, "minimum", None), getattr(spec, "maximum", None)
-            if low is not None and high is not None:
-                return f"{self.t('must be between')} {fmt.number(low)} {self.t('and')} {fmt.number(high)}"
-        return self.t(readable_texts.FIELD_ERRORS.get(code, "not a valid value"))
 
     # --- audit ---------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
-"""Texts of the readable pages (12c): audit details, conditions under "rumus", field errors,
-and the English words for values that are identifiers in the data (``in_progress``).
+"""Texts of the readable pages (12c): audit details, conditions under "rumus", and the
+English words for values that are identifiers in the data (``in_progress``).
 
 Kept apart from :mod:`loket.web.i18n` so the catalog of each feature is its own file;
 ``i18n`` merges them. English is the key, as in ``i18n``.
@@ -63,19 +63,6 @@ INDONESIAN: dict[str, str] = {
     "agency head of": "kepala",
     "supervisor of": "penyelia",
     "counter of": "loket",
-    # field errors on the forms (codes of the API's field errors)
-    "required": "wajib diisi",
-    "characters that cannot be stored": "berisi karakter yang tidak dapat disimpan",
-    "not a field of this form": "bukan isian formulir ini",
-    "too long": "terlalu panjang",
-    "too short": "terlalu pendek",
-    "must be between": "harus antara",
-    "and": "dan",
-    "out of the allowed range": "di luar batas yang diizinkan",
-    "not in the right format": "formatnya tidak sesuai",
-    "choose one of the options": "pilih salah satu pilihan",
-    "the fee of this value is out of range": "biaya untuk nilai ini di luar batas",
-    "not a valid value": "nilai tidak sah",
     # tracking and task pages
     "Where": "Lokasi",
     "Not decided yet": "Belum diputuskan",
@@ -88,18 +75,4 @@ ENGLISH: dict[str, str] = {
     "unpaid": "not paid",
     "agency_head": "agency head",
     "formula": "formula",
-}
-
-# Field error codes (loket.services.fields, loket.route.form) -> the words on a form.
-FIELD_ERRORS: dict[str, str] = {
-    "missing": "required",
-    "invalid_text": "characters that cannot be stored",
-    "unknown_field": "not a field of this form",
-    "too_long": "too long",
-    "too_short": "too short",
-    "out_of_range": "out of the allowed range",
-    "invalid_format": "not in the right format",
-    "not_a_choice": "choose one of the options",
-    "amount_out_of_range": "the fee of this value is out of range",
-    "invalid": "not a valid value",
 }

@@ -117,13 +117,14 @@ async def test_every_page_of_a_permit_reads_in_both_languages(
     visitor = {lang: Browser.open(api) for lang in ("id", "en")}
     staff = {lang: Browser.open(api) for lang in ("id", "en")}
     inspector = {lang: Browser.open(api) for lang in ("id", "en")}
+    bosses = {lang: Browser.open(api) for lang in ("id", "en")}
     for lang in ("id", "en"):
         await staff[lang].sign_in(staff_name)
         await inspector[lang].sign_in(inspector_name)
-        for b in (visitor[lang], staff[lang], inspector[lang]):
+        await bosses[lang].sign_in(boss_name)
+        for b in (visitor[lang], staff[lang], inspector[lang], bosses[lang]):
             await _as_language(b, lang)
-    boss = Browser.open(api)
-    await boss.sign_in(boss_name)
+    boss = bosses["id"]
     seen: dict[str, str] = {}
 
     async def every_language(
@@ -184,6 +185,8 @@ async def test_every_page_of_a_permit_reads_in_both_languages(
     # --- returned for corrections, corrected, reassigned, extended, decided --------------
     task = f"/staff/tasks/{reg}/{first}"
     await every_language("task (open)", lambda lang: staff[lang].get(task), public=False)
+    await every_language("inbox", lambda lang: staff[lang].get("/staff/inbox"), public=False)
+    await every_language("workload", lambda lang: bosses[lang].get("/supervisor"), public=False)
     r = await staff["id"].post(f"{task}/claim")
     assert r.status_code == 303
     note = "Lampirkan dokumen yang terbaca jelas."
@@ -222,7 +225,7 @@ async def test_every_page_of_a_permit_reads_in_both_languages(
         permit.form[f].label for f in sorted(journey["correct"]) if f in permit.form
     )
     assert corrected in audit
-    for b in (*visitor.values(), *staff.values(), *inspector.values(), boss):
+    for b in (*visitor.values(), *staff.values(), *inspector.values(), *bosses.values()):
         await b.close()
 
 
@@ -242,7 +245,7 @@ async def test_readable_values_on_the_pages(api: Api) -> None:
     assert ">Sosial dan budaya</option>" in r.text and ">sosial_budaya<" not in r.text
     r = await b.post("/permits/PBG/simulate", {"building_use": "usaha", "building_area_m2": "0"})
     assert r.status_code == 422
-    assert "harus antara 1 dan 1.000.000" in visible_text(r.text) or "di luar batas" in r.text
+    assert "di luar batas yang diizinkan (1–1.000.000)" in visible_text(r.text)
     assert "Input should" not in r.text
     await _as_language(b, "en")
     r = await b.post("/permits/PBG/simulate", {"building_use": "usaha", "building_area_m2": "0"})
