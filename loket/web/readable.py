@@ -42,10 +42,17 @@ _DECIDED = {
 
 
 class Readable:
-    def __init__(self, catalog: Catalog, lang: str, tz: timezone) -> None:
+    def __init__(
+        self, catalog: Catalog, lang: str, tz: timezone, permit_type: str | None = None
+    ) -> None:
         self.catalog = catalog
         self.lang = lang
         self.tz = tz
+        self.permit_type = permit_type  # whose steps and fields an audit trail names
+
+    def of(self, permit_type: str) -> Readable:
+        """The same, for one application's permit type (step ids repeat across types)."""
+        return Readable(self.catalog, self.lang, self.tz, permit_type)
 
     # --- words ---------------------------------------------------------------------------
 
@@ -111,8 +118,14 @@ class Readable:
 
     # --- the catalog's names -------------------------------------------------------------
 
-    def permit(self, permit_type: Any) -> PermitType | None:
-        return self.catalog.permits.get(str(permit_type)) if permit_type else None
+    def permit(self, permit_type: Any = None) -> PermitType | None:
+        wanted = permit_type or self.permit_type
+        return self.catalog.permits.get(str(wanted)) if wanted else None
+
+    def _permits(self, permit_type: Any = None) -> list[PermitType]:
+        """The permit in question, or every one when it is not known."""
+        found = self.permit(permit_type)
+        return [found] if found else list(self.catalog.permits.values())
 
     def permit_name(self, permit_type: Any) -> str:
         permit = self.permit(permit_type)
@@ -140,15 +153,14 @@ class Readable:
     def step_name(self, step_id: Any, permit_type: Any = None) -> str:
         if not step_id:
             return ""
-        permits = [p] if (p := self.permit(permit_type)) else self.catalog.permits.values()
-        for permit in permits:
+        for permit in self._permits(permit_type):
             step = next((s for s in permit.steps if s.id == step_id), None)
             if step is not None:
                 return step.name
         return str(step_id)
 
     def step_condition(self, step_id: Any) -> list[audit_text.Line]:
-        for permit in self.catalog.permits.values():
+        for permit in self._permits():
             step = next((s for s in permit.steps if s.id == step_id), None)
             if isinstance(step, TaskStep) and step.when_label is not None:
                 return [audit_text.Line(self.t("only when"), self.label(step.when_label))]
@@ -177,26 +189,13 @@ class Readable:
         return self.word(text) if text == "inspectorate" else text
 
     def field_label(self, permit_type: Any, name: str) -> str:
-        permit = self.permit(permit_type)
-        spec = permit.form.get(name) if permit else None
-        if spec is None:
-            return name
-        return spec.label_en if self.lang == "en" and spec.label_en else spec.label
+        spec = next((p.form[name] for p in self._permits(permit_type) if name in p.form), None)
+        return self.form_label(spec) if spec is not None else str(name)
 
     def field_names(self, names: Any, permit_type: Any = None) -> str:
         if not isinstance(names, list | tuple):
             return self.text(names)
-        permits = [p] if (p := self.permit(permit_type)) else list(self.catalog.permits.values())
-        shown = []
-        for name in names:
-            spec = next((p.form[name] for p in permits if name in p.form), None)
-            label = (
-                (spec.label_en if self.lang == "en" and spec.label_en else spec.label)
-                if spec
-                else str(name)
-            )
-            shown.append(label)
-        return ", ".join(shown)
+        return ", ".join(self.field_label(permit_type, str(n)) for n in names)
 
     def value(self, permit_type: Any, name: str, value: Any) -> str:
         """A form value as people read it: the choice's name, yes/no, 12,5."""

@@ -271,3 +271,6 @@ def test_choice_and_field_names(tmp_path: Path) -> None:
     assert r.value("PBG", "is_mbr", False) == "tidak"
     assert r.counter("dpupr", "tpa") == "DPUPR · Tim Profesi Ahli / Tim Penilai Teknis"
     assert Readable(CATALOG, "en", WIB).value("SIP", "profession", "dokter_gigi") == "Dentist"
+    # Step ids repeat across permit types: an application's trail names its own.
+    assert r.of("SIP").step_name("issuance") == "Penerbitan SIP"
+    assert r.of("PBG").step_name("issuance") == "Penerbitan PBG"
