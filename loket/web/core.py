@@ -35,6 +35,7 @@ from starlette.datastructures import FormData
 from loket.edge.errors import ApiError, http_error
 from loket.edge.errors import Invalid as ApiInvalid
 from loket.edge.field_messages import field_message
+from loket.edge.messages import message
 from loket.edge.params import IDEMPOTENCY_KEY_PATTERN
 from loket.services import Invalid, Services, User, utcnow
 from loket.services.auth import session_user
@@ -123,8 +124,13 @@ class Page:
         return i18n.translate(text, self.lang)
 
     def say(self, error: ApiError) -> str:
-        """An error's message in the visitor's language (catalogs keyed by code)."""
-        return error.message(self.lang)
+        """An error's message in the visitor's language (catalogs keyed by code), naming
+        steps and outcomes in words rather than by their ids."""
+        reg = str(error.params.get("registration_number") or "") or str(
+            self.request.path_params.get("registration_number") or ""
+        )
+        readable = Readable(self.services.catalog, self.lang, self.services.calendar.tz)
+        return message(error.code, readable.params(error.params, reg), self.lang)
 
     def answer(self, exc: Exception, *statuses: int) -> ApiError:
         """What a use case raised as the page's answer, if its status is one of

@@ -238,6 +238,21 @@ class Readable:
         en = getattr(variant, "label_en", "")
         return en if self.lang == "en" and en else str(variant.label)
 
+    # --- refusals ------------------------------------------------------------------------
+
+    def params(self, params: Mapping[str, Any], registration_number: str = "") -> dict[str, Any]:
+        """A refusal's params as its message shows them on a page: the step's name for its
+        id, outcomes as words (the registration number's prefix is its permit type)."""
+        permit_type = registration_number.split("-", 1)[0] or None
+        shown = dict(params)
+        if "step_id" in shown:
+            shown["step_id"] = self.step_name(shown["step_id"], permit_type)
+        if "outcome" in shown:
+            shown["outcome"] = self.word(shown["outcome"])
+        if isinstance(shown.get("outcomes"), list | tuple):
+            shown["outcomes"] = ", ".join(self.word(o) for o in shown["outcomes"])
+        return shown
+
     # --- audit ---------------------------------------------------------------------------
 
     def details(self, event: str, details: Mapping[str, Any]) -> audit_text.Rendered:

@@ -63,6 +63,17 @@ INDONESIAN: dict[str, str] = {
     "agency head of": "kepala",
     "supervisor of": "penyelia",
     "counter of": "loket",
+    # what a refused attempt tried (the security log's actions)
+    "read_task": "membuka tugas",
+    "claim": "mengambil tugas",
+    "decide": "memutuskan",
+    "extend": "memperpanjang tenggat",
+    "recompute": "menghitung ulang tenggat",
+    "resubmit": "mengirim perbaikan",
+    "reassign": "mengalihkan tugas",
+    "cancel": "membatalkan permohonan",
+    "sign_in": "masuk",
+    "track": "melacak permohonan",
     # tracking and task pages
     "Where": "Lokasi",
     "Not decided yet": "Belum diputuskan",
@@ -75,4 +86,6 @@ ENGLISH: dict[str, str] = {
     "unpaid": "not paid",
     "agency_head": "agency head",
     "formula": "formula",
+    "read_task": "open a task",
+    "sign_in": "sign in",
 }

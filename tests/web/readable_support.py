@@ -27,7 +27,8 @@ class _Visible(HTMLParser):
         if tag in _VOID:
             return
         classes = (dict(attrs).get("class") or "").split()
-        if self.skip or tag in _SKIP_TAGS or self.drop_class in classes:
+        dropped = self.drop_class in classes or "ident" in classes
+        if self.skip or tag in _SKIP_TAGS or dropped:
             self.skip += 1
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -43,6 +44,8 @@ class _Visible(HTMLParser):
 
 
 def visible_text(html: str, drop_class: str = "rumus") -> str:
+    """The text a reader sees, without elements of ``drop_class`` (and ``ident``: an id
+    shown on purpose, e.g. a refusal code an inspector searches the logs for)."""
     parser = _Visible(drop_class)
     parser.feed(html)
     parser.close()
@@ -53,7 +56,7 @@ def visible_text(html: str, drop_class: str = "rumus") -> str:
 _LEAKS = {
     "python list or dict": re.compile(r"\[\s*'|\{\s*'|'\s*\]"),
     "python constant": re.compile(r"\b(?:None|True|False)\b(?!\s+[a-z])"),  # not "None recorded."
-    "float with .0": re.compile(r"(?<![\d.,])\d+\.0(?![\d])"),
+    "float with .0": re.compile(r"(?<![\d.,])\d+\.0(?![\d.])"),  # not 127.0.0.1
     "English decimal": re.compile(r"(?<![\d.,])0\.\d"),
     "identifier": re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]*[a-z0-9]\b"),
     "agency/counter id": re.compile(r"\b(?:dpmptsp|dpupr|dlh|dinkes|disnaker|bank)/[a-z]"),

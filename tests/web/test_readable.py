@@ -213,6 +213,12 @@ async def test_every_page_of_a_permit_reads_in_both_languages(
     assert r.status_code == 303, r.text
     await every_language("task (decided)", lambda lang: staff[lang].get(task), public=False)
     assert 'data-testid="decided-at"' in (await staff["id"].get(task)).text
+    # Deciding again: the refusal names the step, not its id.
+    own = next(s.name for s in permit.steps if s.id == first)
+    r = await staff["id"].post(f"{task}/decide", {"outcome": "approve", "note": ""})
+    assert r.status_code == 409
+    error = visible_text(re.search(r'data-testid="error">([^<]*)<', r.text).group(0))  # type: ignore[union-attr]
+    assert own in error and f"'{first}'" not in error, error
     assert "jam kerja tersisa" not in seen["task (decided) [id]"]
     assert "working hours left" not in seen["task (decided) [en]"]
     await every_language("tracking (corrected)", track, public=True)
@@ -226,7 +232,6 @@ async def test_every_page_of_a_permit_reads_in_both_languages(
     )
     assert corrected in audit
     # Step ids repeat across permit types: the trail names this permit's steps.
-    own = next(s.name for s in permit.steps if s.id == first)
     others = {
         s.name
         for p in api.services.catalog.permits.values()
