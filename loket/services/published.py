@@ -143,8 +143,10 @@ def _service_time(permit: PermitType) -> ServiceTimeOut:
 def fee_summary(fees: FeeSchedule) -> str:
     if fees.free:
         return FREE_LABEL
+    # Without a published text: each item's formula in words (its label), never the CEL.
     return fees.formula_text.strip() or "; ".join(
-        f"{i.name}: {i.formula if i.formula is not None else f'Rp {i.amount}'}" for i in fees.items
+        f"{i.name}: {i.formula_label.id if i.formula_label else i.formula or f'Rp {i.amount}'}"
+        for i in fees.items
     )
 
 

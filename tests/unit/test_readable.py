@@ -274,3 +274,23 @@ def test_choice_and_field_names(tmp_path: Path) -> None:
     # Step ids repeat across permit types: an application's trail names its own.
     assert r.of("SIP").step_name("issuance") == "Penerbitan SIP"
     assert r.of("PBG").step_name("issuance") == "Penerbitan PBG"
+
+
+def test_a_fee_summary_without_published_text_reads_the_formula_label() -> None:
+    from loket.fees import FeeSchedule
+    from loket.services.published import fee_summary
+
+    schedule = FeeSchedule.model_validate(
+        {
+            "parameters": {"rate": {"value": 10.0, "source": "Perda"}},
+            "items": [
+                {
+                    "id": "levy",
+                    "name": "Retribusi",
+                    "formula": "double(months) * rate",
+                    "formula_label": {"id": "jumlah bulan × tarif", "en": "months × rate"},
+                }
+            ],
+        }
+    )
+    assert fee_summary(schedule) == "Retribusi: jumlah bulan × tarif"
