@@ -182,6 +182,17 @@ async def test_every_page_of_a_permit_reads_in_both_languages(
     def track(lang: str) -> Awaitable[httpx.Response]:
         return visitor[lang].post("/track", {"registration_number": reg, "access_code": code})
 
+    await every_language(
+        "wrong access code",
+        lambda lang: visitor[lang].post("/track", {"registration_number": reg, "access_code": "x"}),
+        public=True,
+    )
+    await every_language(
+        "no such page", lambda lang: visitor[lang].get("/permits/NOPE"), public=True
+    )
+    assert "tidak ada permohonan dengan nomor" in seen["wrong access code [id]"]
+    assert "no application with this registration number" in seen["wrong access code [en]"]
+
     # --- returned for corrections, corrected, reassigned, extended, decided --------------
     task = f"/staff/tasks/{reg}/{first}"
     await every_language("task (open)", lambda lang: staff[lang].get(task), public=False)
