@@ -57,7 +57,7 @@ _LEAKS = {
     "python list or dict": re.compile(r"\[\s*'|\{\s*'|'\s*\]"),
     "python constant": re.compile(r"\b(?:None|True|False)\b(?!\s+[a-z])"),  # not "None recorded."
     "float with .0": re.compile(r"(?<![\d.,])\d+\.0(?![\d.])"),  # not 127.0.0.1
-    "English decimal": re.compile(r"(?<![\d.,])0\.\d"),
+    "English decimal": re.compile(r"(?<![\d.,])0\.\d|(?<![\d.])\d+\.(?:\d{1,2}|\d{4,})(?![\d.])"),
     "identifier": re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]*[a-z0-9]\b"),
     "agency/counter id": re.compile(r"\b(?:dpmptsp|dpupr|dlh|dinkes|disnaker|bank)/[a-z]"),
     "pydantic message": re.compile(r"Input should|Field required|String should|Value error"),

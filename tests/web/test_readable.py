@@ -22,6 +22,7 @@ from loket.route.loader import load_catalog
 from loket.route.model import PermitType
 from loket.settings import PROJECT_ROOT
 from loket.web import i18n
+from loket.web.format import number
 from tests.api.harness import Api, idempotent
 from tests.support import PBG_FORM, SIP_FORM, eventually
 from tests.web.readable_support import cel_operators, leaks, visible_text
@@ -231,6 +232,9 @@ async def test_every_page_of_a_permit_reads_in_both_languages(
     error = visible_text(re.search(r'data-testid="error">([^<]*)<', r.text).group(0))  # type: ignore[union-attr]
     assert own in error and f"'{first}'" not in error, error
     assert "jam kerja tersisa" not in seen["task (decided) [id]"]
+    for value in journey["correct"].values():
+        if isinstance(value, float):  # the corrected 725.5 m² reads 725,5
+            assert number(value) in seen["task (decided) [id]"] and "," in number(value)
     assert "working hours left" not in seen["task (decided) [en]"]
     await every_language("tracking (corrected)", track, public=True)
     await every_language(
@@ -296,6 +300,6 @@ def test_the_checks_see_cel_and_leaks_outside_rumus_only() -> None:
         "fence_length_m &gt;0",
     ):
         assert cel_operators(visible_text(f"<li>hanya jika <code>{raw}</code></li>"), permit), raw
-    for raw in ("['site_address']", "25.0", "0.035", "dpupr/tpa", "sosial_budaya", "None"):
+    for raw in ("['site_address']", "25.0", "0.035", "725.5", "dpupr/tpa", "sosial_budaya", "None"):
         assert leaks(visible_text(f"<dd>{raw}</dd>")), raw
-    assert not leaks(visible_text("<dd>4.500.000 · 0,035 · 25 · Rp 1.250.000</dd>"))
+    assert not leaks(visible_text("<dd>4.500.000 · 0,035 · 725,5 · Rp 1.250.000 · 127.0.0.1</dd>"))
