@@ -240,6 +240,8 @@ async def test_every_page_of_a_permit_reads_in_both_languages(
     await every_language(
         "audit trail", lambda lang: inspector[lang].get(f"/applications/{reg}"), public=False
     )
+    await every_language("monitoring", lambda lang: inspector[lang].get("/monitor"), public=False)
+    await every_language("SLA", lambda lang: inspector[lang].get("/monitor/sla"), public=False)
     audit = seen["audit trail [id]"]
     assert audit.count(note) == 1  # the return's note, not again on its decision
     corrected = ", ".join(
