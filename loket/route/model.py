@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from loket.calendar import WorkDuration
 from loket.fees import FeeSchedule
+from loket.label import Label
 
 IDENT = r"^[a-z][a-z0-9_]*$"
 
@@ -82,6 +83,11 @@ class FormField(_Strict):
     max_length: int | None = Field(default=None, ge=1)
     personal: bool = Field(default=False, description="personal data: never in search attributes")
     help: str = ""
+    # readable pages (12c): names of the choice values, the label in English
+    choice_labels: dict[str, Label] | None = Field(
+        default=None, description="choice value -> the name people read; one per choice"
+    )
+    label_en: str = ""
 
     @model_validator(mode="after")
     def _choices_match_type(self) -> FormField:
@@ -95,6 +101,9 @@ class RequiredDocument(_Strict):
     name: str
     required_when: str | None = Field(default=None, description="CEL; absent: always required")
     note: str = ""
+    required_when_label: Label | None = Field(
+        default=None, description="'required_when' in plain words, as the public reads it"
+    )
 
 
 class EscalationRule(_Strict):
@@ -128,6 +137,9 @@ class TaskStep(_Strict):
     )
     assesses_fees: bool = Field(default=False, description="the bill (SKRD) is issued here")
     escalation: list[EscalationRule] | None = None
+    when_label: Label | None = Field(
+        default=None, description="'when' in plain words, as the public reads it"
+    )
 
 
 class ParallelStep(_Strict):
@@ -154,6 +166,7 @@ class ServiceTimeVariant(_Strict):
     when: str = Field(description="CEL over the form")
     duration: WorkDuration
     label: str
+    label_en: str = ""
 
 
 class ServiceTime(_Strict):
