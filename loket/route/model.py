@@ -112,6 +112,19 @@ class EscalationRule(_Strict):
         return self
 
 
+class DeemedApproval(_Strict):
+    """Fiktif positif: a complete application undecided at the deadline counts as approved."""
+
+    legal_basis: str = Field(min_length=3, max_length=500)
+
+
+class DeadlinePolicy(_Strict):
+    """An outcome the case takes on its own when the step passes its deadline undecided."""
+
+    outcome: str = Field(pattern=IDENT)
+    legal_basis: str = Field(min_length=3, max_length=500)
+
+
 class TaskStep(_Strict):
     id: str = Field(pattern=IDENT)
     name: str
@@ -128,6 +141,13 @@ class TaskStep(_Strict):
     )
     assesses_fees: bool = Field(default=False, description="the bill (SKRD) is issued here")
     escalation: list[EscalationRule] | None = None
+    # Deadline policies (issue 12), off by default; one rule: loket/case/deadline_policy.py.
+    deemed_approval: DeemedApproval | None = None
+    on_deadline: DeadlinePolicy | None = None
+    applicant_outcomes: list[Annotated[str, Field(pattern=IDENT)]] = Field(
+        default_factory=list,
+        description="outcomes the applicant (a complainant) may choose while the step is open",
+    )
 
 
 class ParallelStep(_Strict):
