@@ -82,11 +82,16 @@ class FormField(_Strict):
     max_length: int | None = Field(default=None, ge=1)
     personal: bool = Field(default=False, description="personal data: never in search attributes")
     help: str = ""
+    format: Literal["registration_number", "lapor_ticket"] | None = Field(
+        default=None, description="a text format checked on submission (loket/route/formats.py)"
+    )
 
     @model_validator(mode="after")
     def _choices_match_type(self) -> FormField:
         if (self.type is FieldType.CHOICE) != bool(self.choices):
             raise ValueError("'choices' is given exactly for fields of type 'choice'")
+        if self.format is not None and self.type is not FieldType.STRING:
+            raise ValueError("'format' is given only for fields of type 'string'")
         return self
 
 

@@ -165,6 +165,16 @@ async def test_undecided_review_is_deemed_approved_at_its_working_deadline_after
         assert outbox is not None
         assert (outbox["kind"], outbox["recipient"]) == ("deemed_approval", "supervisor:dpupr")
         assert outbox["payload"]["legal_basis"] == BASIS
+        # A post-issue supervision task opens at the step's agency, from the audit entry.
+        supervision = await pool.fetchrow(
+            "SELECT agency, counter, legal_basis, deemed_at, closed_at FROM supervision_tasks"
+            " WHERE registration_number = $1 AND step_id = 'review' AND attempt = 1",
+            reg,
+        )
+        assert supervision is not None
+        assert (supervision["agency"], supervision["counter"]) == ("dpupr", "tpa")
+        assert supervision["legal_basis"] == BASIS and supervision["closed_at"] is None
+        assert close(supervision["deemed_at"], due)
         await submitted.handle.terminate("test done")
 
 
