@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 ROUTE_ID = "ADU"  # definitions/complaints/complaint.yaml; makes ADU-2026-000123
 CLOSING_STEP = "closing"  # the step the complainant may reopen from
 REOPEN = "reopen"
-TRACK_PATH = "/pengaduan/{tracking_number}"
+TRACK_PATH = "/api/public/complaints/{tracking_number}/track"  # POST the access code
 
 
 class ComplaintBody(BaseModel):

@@ -290,3 +290,11 @@ def event_label(event: str, lang: str) -> str:
     if labels is None:
         return event
     return labels[0] if lang == "id" else labels[1]
+
+
+# Texts and event labels of the complaint pages and deadline policies (issue 12b).
+from loket.web.complaint_texts import EVENT_LABELS as _EVENTS_12B  # noqa: E402
+from loket.web.complaint_texts import INDONESIAN as _TEXTS_12B  # noqa: E402
+
+INDONESIAN.update(_TEXTS_12B)
+EVENT_LABELS.update(_EVENTS_12B)
