@@ -166,10 +166,11 @@ async def reopen(page: PageDep, form: CheckedForm) -> Response:
 
 
 @router.get("/staff/supervision")
-async def supervision_page(page: StaffPage) -> Response:
+async def supervision_page(page: StaffPage, closed: str = "") -> Response:
     assert page.user is not None
     rows = await complaints.supervision_inbox(page.services, page.user)
-    return page.render("complaints/supervision.html", rows=rows)
+    flash = page.t("Supervision task closed.") if closed == "1" else ""
+    return page.render("complaints/supervision.html", rows=rows, flash=flash)
 
 
 @router.post("/staff/supervision/{registration_number}/{step_id}/close")
@@ -188,7 +189,5 @@ async def close_supervision(
         return page.render(
             "complaints/supervision.html", status_code=422, rows=rows, error=page.say(error)
         )
-    rows = await complaints.supervision_inbox(page.services, page.user)
-    return page.render(
-        "complaints/supervision.html", rows=rows, flash=page.t("Supervision task closed.")
-    )
+    # Post/redirect/get: reloading the list never posts the note again.
+    return page.redirect("/staff/supervision?closed=1")

@@ -12,6 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from loket.analysis.report import analyze
+from loket.analysis.text import format_analysis
 from loket.calendar import calendar_for
 from loket.calendar_data import covered_years, load_calendar
 from loket.case import applicant_choice, deadline_policy, escalation, records
@@ -144,3 +146,18 @@ def test_only_the_applicant_chooses_and_only_listed_outcomes() -> None:
     ).state
     assert [t.step_id for t in reopened.route.tokens] == ["forward"]
     assert reopened.route.attempt_of("forward") == 2
+
+
+def test_the_route_analysis_reports_which_steps_carry_a_policy() -> None:
+    analysis = analyze(PARALLEL, CATALOG.agencies)
+    assert [(p.step_id, p.kind, p.outcome, p.target) for p in analysis.policies] == [
+        ("tech", "deemed_approval", "approve", "join")
+    ]
+    assert "  tech: deemed approved (fiktif positif) after 3d" in format_analysis(analysis)
+    complaint = analyze(CATALOG.complaints["ADU"], CATALOG.agencies)
+    assert [(p.step_id, p.kind, p.outcome) for p in complaint.policies] == [
+        ("closing", "on_deadline", "close")
+    ]
+    # Off by default: the real permit types carry none.
+    for permit in CATALOG.permits.values():
+        assert analyze(permit, CATALOG.agencies).policies == []
