@@ -215,3 +215,44 @@ async def test_the_complainant_reopens_before_the_close_and_it_goes_back_to_the_
         view = await submitted.handle.query("view", result_type=ApplicationView)
         assert view.status == "in_progress"
         await submitted.handle.terminate("test done")
+
+
+async def test_a_complaint_left_at_the_desk_escalates_like_any_step(
+    ts_env: WorkflowEnvironment,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    catalog: Catalog,
+    calendar_snapshot: CalendarSnapshot,
+) -> None:
+    env = ts_env
+    async with build_worker(env.client, pool, task_queue):
+        await skip_to(env, datetime(2027, 2, 1, 10, 0, tzinfo=WIB))
+        submitted = await submit_application(
+            client=env.client,
+            pool=pool,
+            permit=catalog.complaints["ADU"],
+            calendar=calendar_snapshot,
+            form=FORM,
+            task_queue=task_queue,
+            now=await env.get_current_time(),
+        )
+        reg = submitted.registration_number
+        await eventually(lambda: open_tasks(pool, reg), lambda s: s == ["forward"])
+        # Due Thu 4 Feb 10:00; two working days after it (Fri 5 cuti): Tue 9 Feb 10:00.
+        await skip_to(env, datetime(2027, 2, 9, 11, 0, tzinfo=WIB))
+        rows = await eventually(
+            lambda: pool.fetch(
+                "SELECT action, recipient, level FROM escalations"
+                " WHERE registration_number = $1 AND step_id = 'forward' ORDER BY level",
+                reg,
+            ),
+            lambda rows: len(rows) == 3,
+        )
+        assert [(r["action"], r["recipient"], r["level"]) for r in rows] == [
+            ("remind", "counter:dpmptsp/complaints", 1),
+            ("notify", "head:dpmptsp", 2),
+            ("escalate", "inspectorate", 3),
+        ]
+        # Escalation is not an outcome: the complaint still waits at the desk.
+        assert await open_tasks(pool, reg) == ["forward"]
+        await submitted.handle.terminate("test done")
