@@ -101,7 +101,7 @@ class PermitWorkflow:
                 await workflow.wait_condition(
                     lambda seen=seen: self._current.finished or self._changes != seen,  # type: ignore[misc]
                     timeout=timeout,
-                    timeout_summary=None if due is None else f"escalate {due[0]} (rule {due[1]})",
+                    timeout_summary=None if due is None else escalation.timer_summary(due),
                 )
             except TimeoutError:
                 await self._escalate()

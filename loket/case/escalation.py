@@ -67,6 +67,14 @@ def next_due(case: Case, state: CaseState) -> tuple[str, int, datetime] | None:
     return min(found, key=lambda c: c[2])
 
 
+def timer_summary(due: tuple[str, int, datetime]) -> str:
+    """What the Temporal UI shows on the deadline loop's timer."""
+    step_id, index, _ = due
+    if index == DEADLINE_POLICY:
+        return f"deadline policy {step_id}"
+    return f"escalate {step_id} (rule {index})"
+
+
 def recipient(case: Case, clock: StepClock, to: str) -> str:
     step = case.graph.task(clock.step_id)
     counter = f"counter:{step.agency}/{step.counter}"

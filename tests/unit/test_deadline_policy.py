@@ -161,3 +161,11 @@ def test_the_route_analysis_reports_which_steps_carry_a_policy() -> None:
     # Off by default: the real permit types carry none.
     for permit in CATALOG.permits.values():
         assert analyze(permit, CATALOG.agencies).policies == []
+
+
+def test_the_timer_says_which_it_waits_for() -> None:
+    at = START
+    assert escalation.timer_summary(("tech", escalation.DEADLINE_POLICY, at)) == (
+        "deadline policy tech"
+    )
+    assert escalation.timer_summary(("tech", 2, at)) == "escalate tech (rule 2)"  # as before

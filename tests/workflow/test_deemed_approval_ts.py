@@ -26,6 +26,7 @@ from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog, load_permit
 from loket.route.model import PermitType
 from loket.services.submission import Submitted, submit_application
+from loket.store import queries
 from tests.support import eventually
 from tests.workflow.support import FRONT, TPA, open_tasks
 from worker import build_worker
@@ -115,6 +116,7 @@ async def test_undecided_review_is_deemed_approved_at_its_working_deadline_after
     pool: asyncpg.Pool,
     deemed_route: PermitType,
     calendar_snapshot: CalendarSnapshot,
+    catalog: Catalog,
 ) -> None:
     env = ts_env
     async with build_worker(env.client, pool, task_queue):
@@ -175,6 +177,12 @@ async def test_undecided_review_is_deemed_approved_at_its_working_deadline_after
         assert (supervision["agency"], supervision["counter"]) == ("dpupr", "tpa")
         assert supervision["legal_basis"] == BASIS and supervision["closed_at"] is None
         assert close(supervision["deemed_at"], due)
+        # The applicant's tracking shows it, with its basis.
+        async with pool.acquire() as conn:
+            tracking = await queries.tracking(conn, catalog, reg)
+        assert tracking is not None
+        shown = [e for e in tracking.history if e.event == "step_deemed_approved"]
+        assert [(e.step_id, e.reason, e.by) for e in shown] == [("review", BASIS, "system")]
         await submitted.handle.terminate("test done")
 
 
