@@ -15,10 +15,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from loket.case.deadline_policy import DEEMED_EVENT
 from loket.case.messages import AuditEntry
 from loket.store.db import Conn
-
-DEEMED_EVENT = "step_deemed_approved"  # loket.case.deadline_policy.DEEMED_EVENT
 
 Source = Literal["public", "tracking", "lapor"]
 
