@@ -47,6 +47,12 @@ INDONESIAN: dict[str, str] = {
     "Close": "Tutup",
     "Supervision task closed.": "Tugas pengawasan ditutup.",
     # outcomes of the complaint route, shown in history and the task page
+    "to_dpmptsp": "teruskan ke DPMPTSP",
+    "to_dpupr": "teruskan ke Dinas PUPR",
+    "to_dlh": "teruskan ke Dinas Lingkungan Hidup",
+    "to_dinkes": "teruskan ke Dinas Kesehatan",
+    "to_disnaker": "teruskan ke Disnakertrans",
+    "to_bank": "teruskan ke Bank Jateng",
     "answer": "jawab",
     "close": "tutup",
     "reopen": "buka kembali",

@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.api.harness import Api, idempotent
 from tests.support import eventually
+from tests.web.support import Browser
 
 FORM = {"subject": "Antrean loket", "description": "Menunggu dua jam."}
 
@@ -85,7 +86,7 @@ async def test_from_tracking_and_from_lapor_with_the_answer_shown_and_reopen(api
     await api.add_user("wati", "staff", "dpmptsp/complaints")
     await api.add_user("dewi", "staff", "dlh/environmental_review")
     decided = await api.as_user(
-        "wati", "POST", f"/api/staff/tasks/{number}/forward/decide", {"outcome": "dlh"}
+        "wati", "POST", f"/api/staff/tasks/{number}/forward/decide", {"outcome": "to_dlh"}
     )
     assert decided.status_code == 200, decided.text
     answered = await api.as_user(
@@ -124,3 +125,31 @@ async def test_from_tracking_and_from_lapor_with_the_answer_shown_and_reopen(api
         headers=idempotent(),
     )
     assert wrong.status_code == 404
+
+
+async def test_staff_work_a_complaint_in_their_inbox_like_any_task(api: Api) -> None:
+    r = await file(api, FORM)
+    number = r.json()["tracking_number"]
+    await api.add_user("wati", "staff", "dpmptsp/complaints")
+    browser = Browser.open(api)
+    try:
+        await browser.sign_in("wati")
+        inbox = await eventually(lambda: browser.get("/staff/inbox"), lambda p: number in p.text)
+        assert f"/staff/tasks/{number}/forward" in inbox.text
+        task = await browser.get(f"/staff/tasks/{number}/forward")
+        assert task.status_code == 200
+        assert "teruskan ke Dinas Lingkungan Hidup" in task.text  # the outcome, in Indonesian
+        done = await browser.post(
+            f"/staff/tasks/{number}/forward/decide",
+            {"outcome": "to_dlh", "note": "", "idempotency_key": "forward-page-1"},
+        )
+        assert done.status_code == 303, done.text
+    finally:
+        await browser.close()
+    async with api.services.pool.acquire() as conn:
+        opened = await conn.fetchval(
+            "SELECT agency || '/' || counter FROM tasks WHERE registration_number = $1"
+            " AND step_id = 'answer_dlh' AND state = 'open'",
+            number,
+        )
+    assert opened == "dlh/environmental_review"

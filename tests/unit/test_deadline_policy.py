@@ -125,7 +125,9 @@ def test_only_the_applicant_chooses_and_only_listed_outcomes() -> None:
     dlh = Actor(username="dewi", role="staff", counters=("dlh/environmental_review",))
     state = case.start("ADU-2027-000001", {"subject": "x", "description": "y"}, APPLICANT, START)
     s = state.state
-    s = case.decide(s, DecisionRequest(step_id="forward", outcome="dlh", actor=desk), START).state
+    s = case.decide(
+        s, DecisionRequest(step_id="forward", outcome="to_dlh", actor=desk), START
+    ).state
     s = case.decide(
         s, DecisionRequest(step_id="answer_dlh", outcome="answer", actor=dlh), START
     ).state

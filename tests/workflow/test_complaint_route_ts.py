@@ -109,7 +109,7 @@ async def answered_complaint(
     assert close(forward["due_at"], datetime(2027, 2, 4, 10, 0, tzinfo=WIB))
 
     await skip_to(env, datetime(2027, 2, 2, 10, 0, tzinfo=WIB))
-    await decide(submitted, "forward", "dlh", DESK)
+    await decide(submitted, "forward", "to_dlh", DESK)
     answer = await task(pool, reg, "answer_dlh")
     assert close(answer["due_at"], datetime(2027, 2, 10, 10, 0, tzinfo=WIB))
 
