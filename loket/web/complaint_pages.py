@@ -44,6 +44,26 @@ TRACK_PATH = "/pengaduan/lacak"
 _NUMBER = re.compile(REGISTRATION_PATTERN)
 
 
+# The complaint form's own field errors, in the visitor's language (by field and code).
+_FIELD_TEXTS = {
+    (
+        "lapor_ticket",
+        "invalid",
+    ): "Not a LAPOR! ticket number or an address on https://www.lapor.go.id/.",
+    ("registration_number", "invalid"): "Not a registration number (like PBG-2026-000123).",
+    ("registration_number", "not_found"): "No application has this registration number.",
+}
+
+
+def _field_errors(page: Page, errors: list[dict[str, str]]) -> dict[str, str]:
+    shown = dict(field_errors(errors))
+    for e in errors:
+        text = _FIELD_TEXTS.get((e["field"], e.get("code", "")))
+        if text is not None:
+            shown[e["field"]] = page.t(text)
+    return shown
+
+
 def _agency_names(page: Page) -> dict[str, str]:
     return {a.id: a.short for a in page.services.catalog.agencies.agencies}
 
@@ -88,7 +108,7 @@ async def file_complaint(page: PageDep, form: CheckedForm) -> Response:
             status_code=422,
             route=route,
             values=values,
-            errors=field_errors(errors),
+            errors=_field_errors(page, errors),
             source=source,
             agency_names=_agency_names(page),
         )

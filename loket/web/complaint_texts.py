@@ -35,6 +35,15 @@ INDONESIAN: dict[str, str] = {
         "Pengaduan Anda dibuka kembali: petugas pengaduan menanganinya lagi."
     ),
     "closed": "ditutup",
+    "Not a LAPOR! ticket number or an address on https://www.lapor.go.id/.": (
+        "Bukan nomor tiket atau alamat LAPOR! di https://www.lapor.go.id/."
+    ),
+    "Not a registration number (like PBG-2026-000123).": (
+        "Bukan nomor registrasi (contoh PBG-2026-000123)."
+    ),
+    "No application has this registration number.": (
+        "Tidak ada permohonan dengan nomor registrasi ini."
+    ),
     "lainnya": "lainnya",
     "Complain about this application": "Ajukan pengaduan atas permohonan ini",
     "Supervision of deemed approvals": "Pengawasan persetujuan fiktif positif",

@@ -122,11 +122,19 @@ async def test_a_complaint_filed_and_followed_on_a_phone(stack: Stack) -> None:
     await page.fill("#f-description", "Menunggu dua jam tanpa nomor antrean.")
     await page.fill("#f-lapor_ticket", "https://lapor.example.com/1")
     await page.click("form[data-testid=complaint-form] button[type=submit]")
-    await expect(page.get_by_test_id("field-error-lapor_ticket")).to_be_visible()
+    await expect(page.get_by_test_id("field-error-lapor_ticket")).to_have_text(
+        "Bukan nomor tiket atau alamat LAPOR! di https://www.lapor.go.id/."
+    )
     assert await page.input_value("#f-subject") == "Antrean loket pendaftaran"  # kept
     await shot(page, "complaint-form-error-phone")
 
+    await page.fill("#f-registration_number", "PBG-2026-999999")  # no such application
     await page.fill("#f-lapor_ticket", "#4412345")
+    await page.click("form[data-testid=complaint-form] button[type=submit]")
+    await expect(page.get_by_test_id("field-error-registration_number")).to_have_text(
+        "Tidak ada permohonan dengan nomor registrasi ini."
+    )
+    await page.fill("#f-registration_number", "")
     await page.click("form[data-testid=complaint-form] button[type=submit]")
     number = (await page.get_by_test_id("tracking-number").inner_text()).strip()
     code = (await page.get_by_test_id("access-code").inner_text()).strip()
