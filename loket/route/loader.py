@@ -1,7 +1,8 @@
 """Loads definitions from YAML and reports every problem with file, path and reason.
 
-Layout: ``<dir>/agencies.yaml`` and one permit type per ``<dir>/permits/*.yaml``. Nothing
-goes live unless the whole catalog is valid.
+Layout: ``<dir>/agencies.yaml``, one permit type per ``<dir>/permits/*.yaml`` and one
+complaint route per ``<dir>/complaints/*.yaml`` (same format). Nothing goes live unless the
+whole catalog is valid.
 """
 
 from __future__ import annotations
