@@ -33,6 +33,8 @@ ENGLISH: dict[str, str] = {
     "assignee_not_serving": "{to} does not serve the step's counter",
     "amount_out_of_range": "the amount of '{item}' is out of range",
     "store_refused": "the data could not be stored",
+    # deemed approval and complaints (issue 12b)
+    "not_applicant_outcome": "you may not choose '{outcome}' at step '{step_id}' (you may: {choices})",
     # the edge's own
     "not_found": "not found",
     "task_not_found": "no task '{step_id}' of {registration_number} at your counters",
@@ -81,6 +83,8 @@ INDONESIAN: dict[str, str] = {
     "assignee_not_serving": "{to} tidak melayani loket tahap ini",
     "amount_out_of_range": "jumlah '{item}' di luar batas",
     "store_refused": "data tidak dapat disimpan",
+    # deemed approval and complaints (issue 12b)
+    "not_applicant_outcome": "Anda tidak dapat memilih '{outcome}' pada tahap '{step_id}' (dapat: {choices})",
     "not_found": "tidak ditemukan",
     "task_not_found": "tidak ada tugas '{step_id}' untuk {registration_number} di loket Anda",
     "application_not_found": "tidak ada permohonan {registration_number}",

@@ -88,11 +88,16 @@ class FormField(_Strict):
         default=None, description="choice value -> the name people read; one per choice"
     )
     label_en: str = ""
+    format: Literal["registration_number", "lapor_ticket"] | None = Field(
+        default=None, description="a text format checked on submission (loket/route/formats.py)"
+    )
 
     @model_validator(mode="after")
     def _choices_match_type(self) -> FormField:
         if (self.type is FieldType.CHOICE) != bool(self.choices):
             raise ValueError("'choices' is given exactly for fields of type 'choice'")
+        if self.format is not None and self.type is not FieldType.STRING:
+            raise ValueError("'format' is given only for fields of type 'string'")
         return self
 
 
@@ -121,6 +126,19 @@ class EscalationRule(_Strict):
         return self
 
 
+class DeemedApproval(_Strict):
+    """Fiktif positif: a complete application undecided at the deadline counts as approved."""
+
+    legal_basis: str = Field(min_length=3, max_length=500)
+
+
+class DeadlinePolicy(_Strict):
+    """An outcome the case takes on its own when the step passes its deadline undecided."""
+
+    outcome: str = Field(pattern=IDENT)
+    legal_basis: str = Field(min_length=3, max_length=500)
+
+
 class TaskStep(_Strict):
     id: str = Field(pattern=IDENT)
     name: str
@@ -139,6 +157,13 @@ class TaskStep(_Strict):
     escalation: list[EscalationRule] | None = None
     when_label: Label | None = Field(
         default=None, description="'when' in plain words, as the public reads it"
+    )
+    # Deadline policies (issue 12), off by default; one rule: loket/case/deadline_policy.py.
+    deemed_approval: DeemedApproval | None = None
+    on_deadline: DeadlinePolicy | None = None
+    applicant_outcomes: list[Annotated[str, Field(pattern=IDENT)]] = Field(
+        default_factory=list,
+        description="outcomes the applicant (a complainant) may choose while the step is open",
     )
 
 

@@ -20,6 +20,7 @@ from loket.route.model import (
     Target,
     TaskStep,
 )
+from loket.route.policy_checks import check_policies
 
 Problem = tuple[str, str]
 
@@ -35,6 +36,7 @@ def check_permit(permit: PermitType, agencies: AgencyCatalog) -> list[Problem]:
     problems += _check_expressions(permit)
     problems += _check_fees_step(permit)
     problems += check_labels(permit)
+    problems += check_policies(permit)
     return problems
 
 

@@ -240,6 +240,8 @@ _PUBLIC_EVENTS = frozenset(
         "service_clock_resumed",
         "fees_assessed",
         "deadline_extended",
+        "step_deemed_approved",  # issue 12b: the applicant sees the basis
+        "step_decided_on_deadline",
     }
 )
 
@@ -290,6 +292,8 @@ def public_history(events: Sequence[AuditRow], permit: PermitType | None) -> lis
             reason = "corrected: " + ", ".join(str(f) for f in fields) if fields else None
         elif e.event == "deadline_extended":
             reason = f"new deadline {details.get('due_after')}"
+        elif e.event in ("step_deemed_approved", "step_decided_on_deadline"):
+            reason = details.get("legal_basis")
         shown.append(
             PublicEvent(
                 seq=e.seq,

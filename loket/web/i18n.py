@@ -321,3 +321,9 @@ def event_label(event: str, lang: str) -> str:
 # The readable pages' own texts (12c), and English words for identifiers in the data.
 INDONESIAN.update(readable_texts.INDONESIAN)
 ENGLISH: dict[str, str] = dict(readable_texts.ENGLISH)
+# Texts and event labels of the complaint pages and deadline policies (issue 12b).
+from loket.web.complaint_texts import EVENT_LABELS as _EVENTS_12B  # noqa: E402
+from loket.web.complaint_texts import INDONESIAN as _TEXTS_12B  # noqa: E402
+
+INDONESIAN.update(_TEXTS_12B)
+EVENT_LABELS.update(_EVENTS_12B)

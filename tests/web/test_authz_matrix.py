@@ -184,6 +184,36 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/applications/{registration_number}/recompute"): page(
         frozenset({ADMIN}), body=lambda c: {"reason": ""}
     ),
+    # --- complaints and supervision of deemed approvals (issue 12b) -------------------------
+    # The probe's file is a permit, not a complaint, and no step of it was deemed approved:
+    # every role is answered "not there" (its own code included). The allowed paths are
+    # tests/api/test_complaints_api.py and tests/api/test_supervision_api.py.
+    ("POST", "/api/public/complaints"): Rule(EVERYONE, body=lambda c: {"form": {}}),
+    ("POST", "/api/public/complaints/{tracking_number}/track"): Rule(
+        frozenset(), body=lambda c: {"access_code": c.code_for_role()}
+    ),
+    ("POST", "/api/public/complaints/{tracking_number}/reopen"): Rule(
+        frozenset(), body=lambda c: {"access_code": c.code_for_role()}
+    ),
+    ("GET", "/api/supervision"): Rule(WORKERS),
+    ("POST", "/api/supervision" + TASK + "/close"): Rule(
+        frozenset(), body=lambda c: {"note": "matrix probe"}
+    ),
+    ("GET", "/pengaduan"): page(EVERYONE),
+    ("POST", "/pengaduan"): page(EVERYONE),
+    ("GET", "/pengaduan/lacak"): page(EVERYONE),
+    ("POST", "/pengaduan/lacak"): page(
+        frozenset(),
+        body=lambda c: {"tracking_number": c.reg, "access_code": c.code_for_role()},
+    ),
+    ("POST", "/pengaduan/lacak/reopen"): page(
+        frozenset(),
+        body=lambda c: {"tracking_number": c.reg, "access_code": c.code_for_role()},
+    ),
+    ("GET", "/staff/supervision"): page(WORKERS),
+    ("POST", "/staff/supervision" + TASK + "/close"): page(
+        frozenset(), body=lambda c: {"note": "matrix probe"}
+    ),
 }
 
 
@@ -204,6 +234,7 @@ def url_of(path: str, reg: str) -> str:
     return (
         path.replace("{permit_id}", "PBG")
         .replace("{registration_number}", reg)
+        .replace("{tracking_number}", reg)
         .replace("{step_id}", "registration")
         .replace("{username}", "rina")
     )
