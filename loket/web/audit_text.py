@@ -159,6 +159,20 @@ def _branches(r: Readable, d: Details) -> list[Line]:
     return _pairs(r, ("Parallel step", r.step_name(d.get("parallel_step"))))
 
 
+def _on_deadline(r: Readable, d: Details) -> list[Line]:
+    """Deemed approval or an automatic outcome at the deadline (loket/case/deadline_policy)."""
+    return _pairs(
+        r,
+        ("Result", r.outcome(d.get("outcome"))),
+        ("Legal basis", r.text(d.get("legal_basis"))),
+        ("Due", r.when_iso(d.get("due_at"))),
+    )
+
+
+def _chose(r: Readable, d: Details) -> list[Line]:
+    return _pairs(r, ("Result", r.outcome(d.get("outcome"))))
+
+
 RENDERERS: dict[str, Renderer] = {
     "application_submitted": _submitted,
     "application_corrected": _corrected,
@@ -181,6 +195,9 @@ RENDERERS: dict[str, Renderer] = {
     "deadlines_recomputed": _recomputed,
     "branches_forked": _branches,
     "branches_joined": _branches,
+    "step_deemed_approved": _on_deadline,
+    "step_decided_on_deadline": _on_deadline,
+    "applicant_chose_outcome": _chose,
 }
 
 

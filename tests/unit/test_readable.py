@@ -36,6 +36,16 @@ def _audited_event_types() -> set[str]:
     kind_handlers: set[str] = set()
     param_audits: dict[str, int] = {}  # function -> index of the parameter it audits
     trees = {p: ast.parse(p.read_text(encoding="utf-8")) for p in CASE.glob("*.py")}
+    constants = {
+        target.id: node.value.value
+        for tree in trees.values()
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
     for tree in trees.values():
         for fn in ast.walk(tree):
             if not isinstance(fn, ast.FunctionDef):
@@ -50,8 +60,9 @@ def _audited_event_types() -> set[str]:
                 ):
                     continue
                 first = node.args[0]
-                if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                    found.add(first.value)
+                names = _constant_names(first, constants)
+                if names:
+                    found.update(names)
                 elif isinstance(first, ast.Attribute) and first.attr == "kind":
                     kind_handlers.add(fn.name)
                 elif isinstance(first, ast.Name) and first.id in params:
@@ -82,6 +93,19 @@ def _audited_event_types() -> set[str]:
                     assert isinstance(arg, ast.Constant), f"{name}: event name not a literal"
                     found.add(str(arg.value))
     return found
+
+
+def _constant_names(node: ast.expr, constants: dict[str, str]) -> set[str]:
+    """The event names an ``audit`` argument can take: a literal, a module-level string
+    constant, or either branch of a conditional of those; empty when it is neither."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}
+    if isinstance(node, ast.Name) and node.id in constants:
+        return {constants[node.id]}
+    if isinstance(node, ast.IfExp):
+        body, orelse = _constant_names(node.body, constants), _constant_names(node.orelse, constants)
+        return body | orelse if body and orelse else set()
+    return set()
 
 
 EVENT_TYPES = sorted(_audited_event_types())
