@@ -81,9 +81,12 @@ async def performance_page(
     shown = year or current_year(services)
     report = await published_performance(services, shown)
     years = list(range(services.calendar.first_year, current_year(services) + 1))
+    # A month with nothing at all stays in the open data; the page (read on phones) skips it.
+    monthly = [r for r in report.monthly if r.suppressed or r.received or r.finished or r.returns]
     return page.render(
         "performance/kinerja.html",
         report=report,
+        monthly=monthly,
         years=years,
         charts=_charts(page, report),
         decimal=decimal,
