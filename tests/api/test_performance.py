@@ -12,10 +12,13 @@ from statistics import median
 from typing import Any
 
 import pytest_asyncio
+from temporalio.testing import WorkflowEnvironment
 
 from loket.calendar import calendar_for
+from loket.case.survey import ELEMENTS
+from loket.compose import create_app
 from loket.services.performance import raw_figures
-from tests.api.harness import Api
+from tests.api.harness import Api, api_settings, idempotent, running_api
 from tests.api.performance_seed import Seeded, Seeder, paid_fees, waived_fees
 
 YEAR = 2026
@@ -215,3 +218,38 @@ async def test_open_data_files_match_their_declared_columns(api: Api, seeded: li
     assert (await api.http.get(f"/open-data/{YEAR}/nothing.csv")).json()["code"] == (
         "dataset_not_found"
     )
+
+
+async def test_catalogue_links_use_the_public_url(
+    temporal_ts_env: WorkflowEnvironment, db_dsn: str, task_queue: str
+) -> None:
+    public = "https://loket.blorakab.go.id"
+    app = create_app(
+        api_settings(task_queue, public_url=public), db_dsn, client=temporal_ts_env.client
+    )
+    async with running_api(temporal_ts_env.client, db_dsn, task_queue, app=app) as api:
+        r = await api.http.get("/data.json", headers={"Host": "evil.example"})
+    links = [d["downloadURL"] for s in r.json()["dataset"] for d in s["distribution"]]
+    assert links and all(link.startswith(f"{public}/open-data/") for link in links)
+
+
+async def test_bad_input_is_refused_naming_the_field(api: Api) -> None:
+    for url, status, code in (
+        ("/api/public/performance?year=abc", 422, "invalid_request"),
+        ("/api/public/performance?year=99999", 422, "invalid_request"),
+        ("/kinerja?year=1", 422, None),
+        (f"/open-data/{YEAR}/kinerja-bulanan.xlsx", 422, "invalid_request"),
+        (f"/open-data/{YEAR}/kinerja%00.csv", 422, "invalid_request"),
+        ("/open-data/1/ikm.csv", 422, "invalid_request"),
+    ):
+        r = await api.http.get(url)
+        assert r.status_code == status, (url, r.status_code)
+        if code:
+            assert r.json()["code"] == code
+    r = await api.http.post(
+        "/api/public/applications/SIP-2026-000001/survey",
+        json={"access_code": "A\x00B", **dict.fromkeys(ELEMENTS, 2**70)},
+        headers=idempotent(),
+    )
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json()["errors"]} >= {"access_code", *ELEMENTS}
