@@ -57,7 +57,7 @@ async def post_survey(
 
 @router.get("/data.json", summary="Open data catalogue (DCAT-US 1.1, harvested by Satu Data)")
 async def get_catalogue(services: ServicesDep, request: Request) -> Response:
-    body = opendata.catalogue(services, str(request.base_url))
+    body = opendata.catalogue(services, services.settings.public_url or str(request.base_url))
     return Response(
         json.dumps(body, ensure_ascii=False, indent=1),
         media_type="application/json",

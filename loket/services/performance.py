@@ -187,7 +187,27 @@ async def counter_rows(services: Services, year: int) -> list[CounterRow]:
     return out
 
 
+# Public and unauthenticated: a year's report is made once per state of the read model
+# (a few hundred ms for thousands of applications), then served from here.
+_REPORTS: dict[tuple[Any, ...], Performance] = {}
+_REPORTS_MAX = 16
+
+
 async def published_performance(services: Services, year: int) -> Performance:
+    async with services.acquire() as conn:
+        data = await performance.data_version(conn)
+    # The month too: a new month publishes a new (empty) row before any data changes.
+    version = (year, tuple(months_of(services, year)[-1:]), data)
+    cached = _REPORTS.get(version)
+    if cached is None:
+        cached = await _published(services, year)
+        if len(_REPORTS) >= _REPORTS_MAX:
+            _REPORTS.clear()
+        _REPORTS[version] = cached
+    return cached
+
+
+async def _published(services: Services, year: int) -> Performance:
     cells = await raw_figures(services, year)
     rows = [_row(services, key, cell) for key, cell in sorted(cells.items())]
     return Performance(

@@ -139,3 +139,19 @@ async def counter_time(
         offset_h,
     )
     return [dict(r) for r in rows]
+
+
+async def data_version(conn: Conn) -> tuple[Any, ...]:
+    """Changes whenever anything the figures read changes: every record batch touches its
+    application row (``updated_at``), and survey responses are only ever added. Names the
+    database too, so that a process serving another one never shares a cached report."""
+    row = await conn.fetchrow(
+        """
+        SELECT current_database() AS db, pg_postmaster_start_time() AS started,
+               (SELECT max(updated_at) FROM applications) AS applications,
+               (SELECT count(*) FROM applications) AS application_count,
+               (SELECT max(updated_at) FROM tasks) AS tasks,
+               (SELECT count(*) FROM survey_responses) AS responses
+        """
+    )
+    return tuple(row.values()) if row is not None else ()
