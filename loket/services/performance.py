@@ -109,12 +109,7 @@ async def raw_figures(services: Services, year: int) -> dict[tuple[str, str], di
     start, end = year_bounds(services, year)
     offset = services.calendar.utc_offset_hours
     async with services.acquire() as conn:
-        counted = [
-            *await performance.received(conn, start, end, offset),
-            *await performance.returns(conn, start, end, offset),
-            *await performance.fees_billed(conn, start, end, offset),
-            *await performance.fees_collected(conn, start, end, offset),
-        ]
+        counted = await performance.monthly_counts(conn, start, end, offset)
     facts = await _facts(services, start, end)
     types = sorted(
         {*services.catalog.permits, *(r["permit_type"] for r in counted)}

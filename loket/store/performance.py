@@ -16,83 +16,58 @@ from loket.store.db import Conn
 _MONTH = "to_char(({col} AT TIME ZONE 'UTC') + make_interval(hours => $3), 'YYYY-MM')"
 
 
-async def received(
-    conn: Conn, start: datetime, end: datetime, offset_h: int
-) -> list[dict[str, Any]]:
-    """Applications submitted in [start, end), per permit type and month."""
-    rows = await conn.fetch(
-        f"""
-        SELECT permit_type, {_MONTH.format(col="submitted_at")} AS month, count(*) AS received
+def _month(column: str) -> str:
+    return _MONTH.format(col=column)
+
+
+# Counts per permit type and month over [$1, $2): besides those two, each query's columns
+# are summed into the published figure of the same name.
+_COUNTS: dict[str, str] = {
+    # applications submitted
+    "received": f"""
+        SELECT permit_type, {_month("submitted_at")} AS month, count(*) AS received
         FROM applications WHERE submitted_at >= $1 AND submitted_at < $2
         GROUP BY 1, 2
         """,
-        start,
-        end,
-        offset_h,
-    )
-    return [dict(r) for r in rows]
-
-
-async def returns(
-    conn: Conn, start: datetime, end: datetime, offset_h: int
-) -> list[dict[str, Any]]:
-    """Files returned to applicants in [start, end): returns and applications returned."""
-    rows = await conn.fetch(
-        f"""
-        SELECT a.permit_type, {_MONTH.format(col="e.at")} AS month, count(*) AS returns,
+    # files returned to applicants, and how many applications they were
+    "returns": f"""
+        SELECT a.permit_type, {_month("e.at")} AS month, count(*) AS returns,
                count(DISTINCT e.registration_number) AS returned_applications
         FROM audit_events e JOIN applications a USING (registration_number)
         WHERE e.event = 'step_returned' AND e.at >= $1 AND e.at < $2
         GROUP BY 1, 2
         """,
-        start,
-        end,
-        offset_h,
-    )
-    return [dict(r) for r in rows]
-
-
-async def fees_billed(
-    conn: Conn, start: datetime, end: datetime, offset_h: int
-) -> list[dict[str, Any]]:
-    """Bills (SKRD) issued in [start, end): a fee assessed with a total above zero."""
-    rows = await conn.fetch(
-        f"""
-        SELECT a.permit_type, {_MONTH.format(col="e.at")} AS month,
-               count(*) AS fees_billed_count,
+    # bills (SKRD) issued: a fee assessed with a total above zero
+    "fees_billed": f"""
+        SELECT a.permit_type, {_month("e.at")} AS month, count(*) AS fees_billed_count,
                sum((e.details->>'total')::bigint) AS fees_billed_amount
         FROM audit_events e JOIN applications a USING (registration_number)
         WHERE e.event = 'fees_assessed' AND (e.details->>'total')::bigint > 0
           AND e.at >= $1 AND e.at < $2
         GROUP BY 1, 2
         """,
-        start,
-        end,
-        offset_h,
-    )
-    return [dict(r) for r in rows]
-
-
-async def fees_collected(
-    conn: Conn, start: datetime, end: datetime, offset_h: int
-) -> list[dict[str, Any]]:
-    """Bills paid in [start, end). Until payments are recorded on their own, the read model
-    knows a payment by its step: a step whose clock waits for the applicant's payment
-    (``clock: paused``) closed with ``approve``."""
-    rows = await conn.fetch(
-        f"""
-        SELECT a.permit_type, {_MONTH.format(col="t.closed_at")} AS month,
+    # bills paid. Until payments are recorded on their own, the read model knows a payment
+    # by its step: a step whose clock waits for the applicant's payment (``clock: paused``)
+    # closed with ``approve``.
+    "fees_collected": f"""
+        SELECT a.permit_type, {_month("t.closed_at")} AS month,
                count(*) AS fees_collected_count, sum(a.fee_total) AS fees_collected_amount
         FROM tasks t JOIN applications a USING (registration_number)
         WHERE t.state = 'done' AND t.clock = 'paused' AND t.outcome = 'approve'
           AND a.fee_total > 0 AND t.closed_at >= $1 AND t.closed_at < $2
         GROUP BY 1, 2
         """,
-        start,
-        end,
-        offset_h,
-    )
-    return [dict(r) for r in rows]
+}
+
+
+async def monthly_counts(
+    conn: Conn, start: datetime, end: datetime, offset_h: int
+) -> list[dict[str, Any]]:
+    """Rows of every count in [start, end), each with its permit type and month."""
+    found: list[dict[str, Any]] = []
+    for sql in _COUNTS.values():
+        found += [dict(r) for r in await conn.fetch(sql, start, end, offset_h)]
+    return found
 
 
 async def finished(conn: Conn, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -124,7 +99,7 @@ async def counter_time(
     they were held (pauses excluded, as written when each step closed)."""
     rows = await conn.fetch(
         f"""
-        SELECT t.agency, t.counter, {_MONTH.format(col="t.closed_at")} AS month,
+        SELECT t.agency, t.counter, {_month("t.closed_at")} AS month,
                count(*) AS steps_closed,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY t.used_working_s)
                    AS median_working_s
