@@ -46,6 +46,18 @@ ELEMENT_LABELS: dict[str, str] = {
 SCALE = {1: "Poor", 2: "Fair", 3: "Good", 4: "Very good"}
 
 
+MONTHS = {
+    "id": "Januari Februari Maret April Mei Juni Juli Agustus September Oktober November Desember",
+    "en": "January February March April May June July August September October November December",
+}
+
+
+def month_label(month: str, lang: str) -> str:
+    """'2026-04' as 'April 2026' in the page's language."""
+    year, number = month.split("-")
+    return f"{MONTHS.get(lang, MONTHS['en']).split()[int(number) - 1]} {year}"
+
+
 def decimal(value: float | None, places: int = 1) -> str:
     """Indonesian decimals (12,5) for days and the index; '-' when there is nothing."""
     if value is None:
@@ -61,7 +73,9 @@ def _charts(page: Page, report: Performance) -> list[tuple[str, Any]]:
         if r.finished and "finished" not in r.suppressed
     ]
     monthly = [
-        charts.Bar(f"{r.permit_type} · {r.month}", r.on_time or 0, r.finished or 0)
+        charts.Bar(
+            f"{r.permit_type} · {month_label(r.month, page.lang)}", r.on_time or 0, r.finished or 0
+        )
         for r in report.monthly
         if r.finished and "finished" not in r.suppressed
     ]
@@ -90,6 +104,7 @@ async def performance_page(
         years=years,
         charts=_charts(page, report),
         decimal=decimal,
+        month_label=lambda month: month_label(month, page.lang),
         mark=SUPPRESSED_MARK,
         small_cell=SMALL_CELL,
         element_labels=ELEMENT_LABELS,

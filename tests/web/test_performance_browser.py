@@ -59,6 +59,7 @@ async def test_performance_page_on_a_phone(stack: Stack, seeded: list[Seeded]) -
         await page.click("form[data-testid=year-form] button")
         await expect(page.locator("h1")).to_have_text("Kinerja pelayanan")
         sip = page.locator(f"[data-testid=perf-months] tr[data-permit=SIP][data-month='{YEAR}-04']")
+        await expect(sip.locator("td").nth(1)).to_have_text(f"April {YEAR}")
         await expect(sip.locator("[data-col=received]")).to_have_text("6")
         await expect(sip.locator("[data-col=late]")).to_have_text("1")
         await expect(sip.locator("[data-col=median_working_days]")).to_have_text("4,0")
