@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from loket.calendar import Pause, WorkCalendar
+from loket.calendar import CalendarRangeError, Pause, WorkCalendar
 
 SMALL_CELL = 5
 SUPPRESSED_MARK = "<5"
@@ -60,7 +60,7 @@ class Finished:
     permit_type: str
     month: str
     on_time: bool
-    working_days: float
+    working_days: float | None  # None: outside the years its calendar covers
     free: bool
     waived: bool
 
@@ -83,14 +83,20 @@ def finished_facts(
             not free and bool(lines) and r["fee_total"] == 0 and all(x["waived"] for x in lines)
         )
         due = r["service_due_at"]
+        try:
+            days: float | None = calendar.working_days_used(
+                r["submitted_at"], r["finished_at"], pauses
+            )
+        except CalendarRangeError:
+            # A file that outlived its calendar's years cannot be counted in working days;
+            # it still counts as finished, on time or late.
+            days = None
         facts.append(
             Finished(
                 permit_type=r["permit_type"],
                 month=month_of(r["finished_at"], tz),
                 on_time=due is None or r["finished_at"] <= due,
-                working_days=calendar.working_days_used(
-                    r["submitted_at"], r["finished_at"], pauses
-                ),
+                working_days=days,
                 free=free,
                 waived=waived,
             )
@@ -108,7 +114,7 @@ def _days(value: float | None) -> float | None:
 
 def finished_figures(facts: Sequence[Finished]) -> dict[str, Any]:
     """The figures of one cell (a permit type and a month, or a whole year)."""
-    days = [f.working_days for f in facts]
+    days = [f.working_days for f in facts if f.working_days is not None]
     on_time = sum(f.on_time for f in facts)
     return {
         "finished": len(facts),

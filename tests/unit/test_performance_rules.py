@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from loket.calendar import CalendarSnapshot, WorkCalendar, WorkDuration
 from loket.calendar_data import load_calendar
-from loket.performance import SMALL_CELL, percentile, service_pauses, suppress
+from loket.performance import (
+    SMALL_CELL,
+    finished_facts,
+    finished_figures,
+    percentile,
+    service_pauses,
+    suppress,
+)
 from loket.settings import PROJECT_ROOT
 from tests.unit.test_calendar_properties import WIB, _session
 
@@ -101,3 +108,21 @@ def test_a_small_cell_is_withheld_with_everything_computed_over_it(
         for column in columns:
             assert (out[column] is None) == small
             assert (column in out["suppressed"]) == small
+
+
+def test_a_file_beyond_its_calendar_counts_without_working_days() -> None:
+    row = {
+        "permit_type": "PBG",
+        "calendar_version": EVEN.version,
+        "submitted_at": datetime(2026, 12, 28, 10, tzinfo=WIB),
+        "finished_at": datetime(2027, 1, 5, 10, tzinfo=WIB),  # EVEN covers 2026 only
+        "service_due_at": None,
+        "fees": None,
+        "fee_total": None,
+        "clock_events": None,
+        "clock_times": None,
+    }
+    (fact,) = finished_facts([row], lambda v: EVEN, WIB, frozenset())
+    assert fact.working_days is None and fact.on_time and fact.month == "2027-01"
+    assert finished_figures([fact])["finished"] == 1
+    assert finished_figures([fact])["median_working_days"] is None
