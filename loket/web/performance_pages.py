@@ -81,9 +81,13 @@ def _charts(page: Page, report: Performance) -> list[tuple[str, Any]]:
     ]
     found = []
     if yearly:
-        found.append((t("On time per service"), charts.bar_chart(yearly, t("On time per service"))))
+        found.append(
+            (t("On time per service"), charts.narrow_bar_chart(yearly, t("On time per service")))
+        )
     if monthly:
-        found.append((t("On time per month"), charts.bar_chart(monthly, t("On time per month"))))
+        found.append(
+            (t("On time per month"), charts.narrow_bar_chart(monthly, t("On time per month")))
+        )
     return found
 
 
