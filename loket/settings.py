@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-Proto/-For are believed (HSTS, client IP); exact addresses.
     trusted_proxies: list[str] = Field(default_factory=list)
 
+    # --- published performance and open data ---
+    # The site's public address (https://...): the open-data catalogue's download links use
+    # it, so a forged Host header cannot rewrite them; empty: the address asked (local use).
+    public_url: str = ""
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -13,7 +13,7 @@ import functools
 import logging
 import re
 
-from loket.web import readable_texts
+from loket.web import performance_texts, readable_texts
 
 log = logging.getLogger(__name__)
 
@@ -276,6 +276,9 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "branches_forked": ("Pemeriksaan paralel dimulai", "Parallel reviews started"),
     "branches_joined": ("Pemeriksaan paralel selesai", "Parallel reviews joined"),
 }
+
+# Features keep their words in modules of their own.
+INDONESIAN.update(performance_texts.INDONESIAN)
 
 
 def pick(cookie: str | None, accept_language: str | None = None) -> str:

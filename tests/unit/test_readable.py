@@ -103,7 +103,10 @@ def _constant_names(node: ast.expr, constants: dict[str, str]) -> set[str]:
     if isinstance(node, ast.Name) and node.id in constants:
         return {constants[node.id]}
     if isinstance(node, ast.IfExp):
-        body, orelse = _constant_names(node.body, constants), _constant_names(node.orelse, constants)
+        body, orelse = (
+            _constant_names(node.body, constants),
+            _constant_names(node.orelse, constants),
+        )
         return body | orelse if body and orelse else set()
     return set()
 
