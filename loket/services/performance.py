@@ -139,7 +139,10 @@ async def raw_figures(services: Services, year: int) -> dict[tuple[str, str], di
 
 def _row(services: Services, key: tuple[str, str], cell: dict[str, Any]) -> PerformanceRow:
     permit_type, period = key
-    permit = services.catalog.permits.get(permit_type)
+    # Complaint handling (ADU) runs on the same engine and is published beside the permits.
+    permit = services.catalog.permits.get(permit_type) or services.catalog.complaints.get(
+        permit_type
+    )
     published = suppress(cell, PERFORMANCE_CELLS)
     for base in _BASES_ONLY:
         published.pop(base, None)
