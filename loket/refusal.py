@@ -32,6 +32,14 @@ class RefusalCode(StrEnum):
     ASSIGNEE_NOT_SERVING = "assignee_not_serving"
     AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
     STORE_REFUSED = "store_refused"  # the read model refused the data for good
+    # billing and payment (issue 11)
+    BILL_UNKNOWN = "bill_unknown"  # no bill has this billing code
+    BILL_ALREADY_PAID = "bill_already_paid"
+    BILL_NOT_OPEN = "bill_not_open"  # cancelled: its payment step closed unpaid
+    BILL_EXPIRED = "bill_expired"  # past its pay-by date
+    BILL_AMOUNT_MISMATCH = "bill_amount_mismatch"  # only the exact amount pays a bill
+    BILL_LIMIT_REACHED = "bill_limit_reached"
+    RECEIPT_NUMBER_REQUIRED = "receipt_number_required"  # a teller's approval needs the SSRD
 
 
 class Refused(ValueError):

@@ -103,7 +103,7 @@ class EscalationRule(_Strict):
     at_percent: int | None = Field(default=None, ge=1, le=1000)
     after_due: WorkDuration | None = None
     action: Literal["remind", "notify", "escalate"]
-    to: Literal["assignee", "counter", "supervisor", "agency_head", "inspectorate"]
+    to: Literal["assignee", "counter", "supervisor", "agency_head", "inspectorate", "applicant"]
 
     @model_validator(mode="after")
     def _one_trigger(self) -> EscalationRule:
@@ -128,6 +128,10 @@ class TaskStep(_Strict):
     )
     assesses_fees: bool = Field(default=False, description="the bill (SKRD) is issued here")
     escalation: list[EscalationRule] | None = None
+    pay_within: WorkDuration | None = Field(
+        default=None,
+        description="billing (issue 11): the payment step; the bill is payable this long",
+    )
 
 
 class ParallelStep(_Strict):
