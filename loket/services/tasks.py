@@ -67,6 +67,12 @@ class DecideBody(BaseModel):
 
     outcome: Line = Field(min_length=1, max_length=64)
     note: Text = Field(default="", max_length=4000)
+    receipt_number: Line | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the SSRD's number: required to approve a billed payment step by hand",
+    )
 
 
 class CancelBody(BaseModel):
@@ -197,6 +203,7 @@ async def decide_task(
     note: str = "",
     *,
     key: str,
+    receipt_number: str | None = None,
 ) -> ApplicationView:
     """Send the decision to the workflow; its answer is the application's new state.
 
@@ -209,7 +216,13 @@ async def decide_task(
         services,
         registration_number,
         "decide",
-        DecisionRequest(step_id=step_id, outcome=outcome, note=note, actor=user.actor()),
+        DecisionRequest(
+            step_id=step_id,
+            outcome=outcome,
+            note=note,
+            actor=user.actor(),
+            receipt_number=receipt_number,
+        ),
         operation="decide",
         key=key,
         user=user,
