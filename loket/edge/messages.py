@@ -45,6 +45,7 @@ ENGLISH: dict[str, str] = {
     "payment_signature_invalid": "the callback's signature is missing or wrong",
     "payment_timestamp_stale": "the callback's timestamp is more than {window_s} s away",
     "payment_transaction_reused": "transaction {transaction_id} was recorded for another bill",
+    "statement_invalid": "the statement cannot be read: {reason}",
     # the edge's own
     "not_found": "not found",
     "task_not_found": "no task '{step_id}' of {registration_number} at your counters",
@@ -106,6 +107,7 @@ INDONESIAN: dict[str, str] = {
     "payment_signature_invalid": "tanda tangan callback tidak ada atau salah",
     "payment_timestamp_stale": "stempel waktu callback berselisih lebih dari {window_s} detik",
     "payment_transaction_reused": "transaksi {transaction_id} sudah tercatat untuk tagihan lain",
+    "statement_invalid": "rekening koran tidak dapat dibaca: {reason}",
     "not_found": "tidak ditemukan",
     "task_not_found": "tidak ada tugas '{step_id}' untuk {registration_number} di loket Anda",
     "application_not_found": "tidak ada permohonan {registration_number}",

@@ -8,13 +8,15 @@ service's log: every callback, whatever its outcome, for reconciliation.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from loket.case.bill import Bill, BillStatus, Channel
+from loket.fees import FeeAssessment, assess
+from loket.route.model import PermitType
 from loket.store.db import Conn
 
 
@@ -250,3 +252,74 @@ async def attempts(
         limit,
     )
     return [AttemptRow(**dict(r)) for r in rows]
+
+
+# --- the applicant's view of the fee (tracking, issue 10 §3) ----------------------------
+
+FeeKind = Literal["free", "waived", "no_fee", "not_assessed", "assessed", "billed"]
+
+
+class FeeState(_Row):
+    """What the tracking page says of the fee: Gratis, dibebaskan and why, or the SKRD."""
+
+    state: FeeKind
+    basis: str | None = None  # why free, or the waiver's legal basis
+    amount: int | None = None
+    billing_code: str | None = None
+    pay_by: datetime | None = None
+    status: Literal["open", "overdue", "paid", "cancelled"] | None = None
+    receipt_number: str | None = None
+    paid_at: datetime | None = None
+
+
+def _waiver_bases(fees: FeeAssessment) -> str | None:
+    bases = dict.fromkeys(line.waiver_basis for line in fees.lines if line.waived)
+    return "; ".join(b for b in bases if b) or None
+
+
+async def fee_state(
+    conn: Conn,
+    registration_number: str,
+    fees: FeeAssessment | None,
+    permit: PermitType | None,
+    data: Mapping[str, object],
+) -> FeeState:
+    if (permit is not None and permit.fees.free) or (fees is not None and fees.free):
+        basis = fees.free_basis if fees is not None else None
+        return FeeState(state="free", basis=basis or (permit.fees.free_basis if permit else None))
+    if fees is None and permit is not None:
+        # Not assessed (yet, or never: an MBR file skips the assessment). The published
+        # formula says whether a waiver leaves nothing to pay.
+        try:
+            preview = assess(permit.fees, data)
+        except (ArithmeticError, ValueError):
+            return FeeState(state="not_assessed")
+        if preview.total == 0 and _waiver_bases(preview):
+            return FeeState(state="waived", basis=_waiver_bases(preview), amount=0)
+        return FeeState(state="not_assessed")
+    if fees is None:
+        return FeeState(state="not_assessed")
+    if fees.total == 0:
+        basis = _waiver_bases(fees)
+        return FeeState(state="waived" if basis else "no_fee", basis=basis, amount=0)
+    bills = await bills_of(conn, registration_number)
+    if not bills:
+        return FeeState(state="assessed", amount=fees.total, basis=_waiver_bases(fees))
+    last = bills[-1]
+    paid = await payment_of_bill(conn, last.billing_code) if last.status == "paid" else None
+    return FeeState(
+        state="billed",
+        basis=_waiver_bases(fees),
+        amount=last.amount,
+        billing_code=last.billing_code,
+        pay_by=last.pay_by,
+        status="overdue" if last.overdue else last.status,
+        receipt_number=paid.receipt_number if paid else None,
+        paid_at=paid.paid_at if paid else None,
+    )
+
+
+async def open_bill_of_step(conn: Conn, registration_number: str, step_id: str) -> BillRow | None:
+    """The bill a payment step waits for (the teller's task page shows it)."""
+    bills = await bills_of(conn, registration_number)
+    return next((b for b in bills if b.step_id == step_id and b.status == "open"), None)

@@ -9,6 +9,8 @@ Event names of the audit trail have their own labels (:data:`EVENT_LABELS`).
 
 from __future__ import annotations
 
+from loket.web import billing_texts
+
 DEFAULT_LANGUAGE = "id"
 LANGUAGES = ("id", "en")
 
@@ -268,6 +270,10 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "branches_forked": ("Pemeriksaan paralel dimulai", "Parallel reviews started"),
     "branches_joined": ("Pemeriksaan paralel selesai", "Parallel reviews joined"),
 }
+
+# Billing (issue 11) keeps its texts in its own module.
+INDONESIAN |= billing_texts.INDONESIAN
+EVENT_LABELS |= billing_texts.EVENT_LABELS
 
 
 def pick(cookie: str | None, accept_language: str | None = None) -> str:
