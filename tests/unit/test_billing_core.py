@@ -283,3 +283,21 @@ def test_validation_of_the_payment_step() -> None:
     broken = PTKA.model_copy(update={"steps": [steps[0], steps[1], nagging]})
     paths = [p for p, _ in check_permit(broken, agencies)]
     assert paths == ["steps[2].escalation[0].to"]
+
+
+def test_production_refuses_placeholder_or_short_bank_secrets() -> None:
+    from pydantic import ValidationError
+
+    from loket.settings import PLACEHOLDER_BANK_SECRET, Settings
+
+    real = "k" * 40
+    assert Settings(env="development").payment_banks["demo"].get_secret_value() == (
+        PLACEHOLDER_BANK_SECRET
+    )
+    for banks in ({"demo": PLACEHOLDER_BANK_SECRET}, {"bjb": "short"}):
+        with pytest.raises(ValidationError, match="LOKET_PAYMENT_BANKS"):
+            Settings(env="production", secret_key=real, payment_banks=banks)
+    with pytest.raises(ValidationError, match="bank name"):
+        Settings(payment_banks={"Bad Name": real})
+    ok = Settings(env="production", secret_key=real, payment_banks={"bjb": real})
+    assert ok.payment_banks["bjb"].get_secret_value() == real
