@@ -107,8 +107,9 @@ class Settings(BaseSettings):
 
     # --- billing and payment (issue 11, docs/payments.md) ---
     # Banks and QRIS aggregators that may call POST /api/payments/callback/{bank}: name ->
-    # HMAC-SHA256 secret, e.g. LOKET_PAYMENT_BANKS='{"bjb": "..."}'. Development has a demo
-    # bank with a placeholder secret; production refuses placeholders and short secrets.
+    # HMAC-SHA256 secret, e.g. LOKET_PAYMENT_BANKS='{"bjb": "..."}'. Outside production a
+    # demo bank with a placeholder secret; production has none unless set, and refuses
+    # placeholders and short secrets.
     payment_banks: dict[str, SecretStr] = Field(
         default_factory=lambda: {"demo": SecretStr(PLACEHOLDER_BANK_SECRET)}
     )
@@ -117,6 +118,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_weak_bank_secrets(self) -> Settings:
+        if self.env == "production" and "payment_banks" not in self.model_fields_set:
+            self.payment_banks = {}  # the demo bank is for development only
         for bank, secret in self.payment_banks.items():
             if not re.fullmatch(BANK_PATTERN, bank):
                 raise ValueError(f"LOKET_PAYMENT_BANKS: bank name {bank!r} is not {BANK_PATTERN}")

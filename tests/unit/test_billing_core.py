@@ -301,3 +301,5 @@ def test_production_refuses_placeholder_or_short_bank_secrets() -> None:
         Settings(payment_banks={"Bad Name": real})
     ok = Settings(env="production", secret_key=real, payment_banks={"bjb": real})
     assert ok.payment_banks["bjb"].get_secret_value() == real
+    # Production without banks starts, with no channel (the demo bank stays in development).
+    assert Settings(env="production", secret_key=real).payment_banks == {}
