@@ -20,10 +20,10 @@ import hashlib
 import hmac
 import logging
 import time
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from loket.case.bill import BILLING_CODE_PATTERN, is_valid_code
 from loket.case.billing import PaymentRequest, bank_actor
@@ -41,6 +41,8 @@ SIGNATURE_HEADER = "X-Loket-Signature"
 TIMESTAMP_HEADER = "X-Loket-Timestamp"
 TRANSACTION_PATTERN = r"^[A-Za-z0-9._:-]{1,64}$"
 _TIMESTAMP_DIGITS = 12  # Unix seconds for the next 30,000 years; longer is not a timestamp
+PAID_AFTER = datetime(2000, 1, 1, tzinfo=UTC)
+PAID_SKEW = timedelta(days=1)  # a bank's clock a little ahead of ours
 
 
 class PaymentCallback(BaseModel):
@@ -52,6 +54,14 @@ class PaymentCallback(BaseModel):
     billing_code: str = Field(pattern=BILLING_CODE_PATTERN)
     amount: int = Field(ge=1, le=MAX_AMOUNT, description="rupiah paid")
     paid_at: AwareDatetime
+
+    @field_validator("paid_at")
+    @classmethod
+    def _plausible(cls, value: datetime) -> datetime:
+        # Stored as timestamptz: an instant near year 1 or 9999 would be refused there.
+        if not PAID_AFTER <= value <= datetime.now(UTC) + PAID_SKEW:
+            raise ValueError("paid_at must lie between 2000 and now")
+        return value
 
 
 class PaymentOut(BaseModel):

@@ -158,12 +158,17 @@ async def test_a_wrong_amount_or_an_unknown_code_is_refused(api: Api) -> None:
         assert r.status_code == 404 and r.json()["code"] == "bill_unknown", other
     r = await callback(api.http, payment("12ab", tx="TX-x"))
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "billing_code"
+    # An instant the timestamptz column could not hold is refused at the edge, by field.
+    odd = {**payment(code, tx="TX-y"), "paid_at": "9999-12-31T23:59:59-12:00"}
+    r = await callback(api.http, odd)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "paid_at"
     assert await case_facts(api, reg) == facts
     assert await attempt_outcomes(api) == [
         "bill_amount_mismatch",
         "bill_amount_mismatch",
         "bill_unknown",
         "bill_unknown",
+        "invalid_request",
         "invalid_request",
     ]
 
