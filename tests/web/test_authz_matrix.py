@@ -134,6 +134,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/admin/monitoring/applications/{registration_number}/escalations"): Rule(AUDITORS),
     ("GET", "/api/admin/monitoring/security/applications/{registration_number}"): Rule(AUDITORS),
     ("GET", "/api/admin/monitoring/security/users/{username}"): Rule(AUDITORS),
+    # --- API: payment callbacks: only the bank's signature opens it, never a user's token ---
+    ("POST", "/api/payments/callback/{bank}"): Rule(
+        frozenset(), body=lambda c: {"transaction_id": "TX-1"}
+    ),
     # --- pages: public ----------------------------------------------------------------------
     ("GET", "/static"): page(EVERYONE),
     ("GET", "/"): page(EVERYONE),
@@ -184,6 +188,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/applications/{registration_number}/recompute"): page(
         frozenset({ADMIN}), body=lambda c: {"reason": ""}
     ),
+    ("GET", "/admin/payments"): page(AUDITORS),
+    ("POST", "/admin/payments/reconcile"): page(AUDITORS, body=lambda c: {"bank": "demo"}),
 }
 
 
@@ -206,6 +212,7 @@ def url_of(path: str, reg: str) -> str:
         .replace("{registration_number}", reg)
         .replace("{step_id}", "registration")
         .replace("{username}", "rina")
+        .replace("{bank}", "demo")
     )
 
 
