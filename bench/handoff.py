@@ -189,7 +189,12 @@ async def drive_loket(
             step = view.open_steps[0]
             before = {(s.step_id, s.attempt) for s in view.open_steps}
             request = DecisionRequest(
-                step_id=step.step_id, outcome=pick_outcome(step.outcomes), actor=actor
+                step_id=step.step_id,
+                outcome=pick_outcome(step.outcomes),
+                actor=actor,
+                # A billed payment step (--permit PBG) is approved with the SSRD's number;
+                # every other step ignores it.
+                receipt_number=f"SSRD-{reg}",
             )
             sent, sent_wall = monotonic(), time.time()
             view = await handle.execute_update("decide", request, result_type=ApplicationView)

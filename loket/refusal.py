@@ -37,6 +37,14 @@ class RefusalCode(StrEnum):
     # satisfaction survey (SKM, 12a)
     SURVEY_NOT_OPEN = "survey_not_open"  # only a finished application is surveyed
     SURVEY_ALREADY_ANSWERED = "survey_already_answered"  # one response per application
+    # billing and payment (issue 11)
+    BILL_UNKNOWN = "bill_unknown"  # no bill has this billing code
+    BILL_ALREADY_PAID = "bill_already_paid"
+    BILL_NOT_OPEN = "bill_not_open"  # cancelled: its payment step closed unpaid
+    BILL_EXPIRED = "bill_expired"  # past its pay-by date
+    BILL_AMOUNT_MISMATCH = "bill_amount_mismatch"  # only the exact amount pays a bill
+    BILL_LIMIT_REACHED = "bill_limit_reached"
+    RECEIPT_NUMBER_REQUIRED = "receipt_number_required"  # a teller's approval needs the SSRD
 
 
 class Refused(ValueError):

@@ -7,6 +7,7 @@ explicitly: a placeholder secret is refused at start.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _PLACEHOLDER_SECRET = "development-only-secret-change-me"
+# Billing (issue 11): a payment callback's bank name, and its secret's rules.
+BANK_PATTERN = r"^[a-z][a-z0-9_]{1,31}$"
+PLACEHOLDER_BANK_SECRET = "development-only-bank-secret-change-me"
+MIN_BANK_SECRET = 32
 
 
 class Settings(BaseSettings):
@@ -108,6 +113,32 @@ class Settings(BaseSettings):
     # The site's public address (https://...): the open-data catalogue's download links use
     # it, so a forged Host header cannot rewrite them; empty: the address asked (local use).
     public_url: str = ""
+    # --- billing and payment (issue 11, docs/payments.md) ---
+    # Banks and QRIS aggregators that may call POST /api/payments/callback/{bank}: name ->
+    # HMAC-SHA256 secret, e.g. LOKET_PAYMENT_BANKS='{"bjb": "..."}'. Outside production a
+    # demo bank with a placeholder secret; production has none unless set, and refuses
+    # placeholders and short secrets.
+    payment_banks: dict[str, SecretStr] = Field(
+        default_factory=lambda: {"demo": SecretStr(PLACEHOLDER_BANK_SECRET)}
+    )
+    # A callback's signed timestamp may differ from the clock by at most this (replays).
+    payment_callback_window_s: int = Field(default=300, ge=1, le=3600)
+
+    @model_validator(mode="after")
+    def _refuse_weak_bank_secrets(self) -> Settings:
+        if self.env == "production" and "payment_banks" not in self.model_fields_set:
+            self.payment_banks = {}  # the demo bank is for development only
+        for bank, secret in self.payment_banks.items():
+            if not re.fullmatch(BANK_PATTERN, bank):
+                raise ValueError(f"LOKET_PAYMENT_BANKS: bank name {bank!r} is not {BANK_PATTERN}")
+            value = secret.get_secret_value()
+            weak = value == PLACEHOLDER_BANK_SECRET or len(value) < MIN_BANK_SECRET
+            if self.env == "production" and weak:
+                raise ValueError(
+                    f"LOKET_PAYMENT_BANKS: the secret of {bank!r} must be a real secret of at "
+                    f"least {MIN_BANK_SECRET} characters in production"
+                )
+        return self
 
 
 @lru_cache(maxsize=1)

@@ -26,7 +26,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from loket.calendar import calendar_for
-    from loket.case import applicant_choice, escalation, records
+    from loket.case import applicant_choice, billing, escalation, records
     from loket.case.core import Case
     from loket.case.draft import Change
     from loket.case.messages import (
@@ -305,3 +305,15 @@ class PermitWorkflow:
     @applicant_choose.validator
     def _validate_applicant_choose(self, request: applicant_choice.ApplicantChoiceRequest) -> None:
         self._check(lambda s: applicant_choice.check_choose(self._case, s, request))
+
+    # --- billing (issue 11): the bank's confirmed payment --------------------------------
+
+    @workflow.update(name="record_payment")
+    async def record_payment(self, request: billing.PaymentRequest) -> ApplicationView:
+        return await self._change(
+            lambda s, now: billing.record_payment(self._case, s, request, now)
+        )
+
+    @record_payment.validator
+    def _validate_record_payment(self, request: billing.PaymentRequest) -> None:
+        self._check(lambda s: billing.check_payment(s, request, workflow.now()))

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from loket.calendar import CalendarRangeError, WorkCalendar, WorkDuration, calendar_for
-from loket.case import checks, records
+from loket.case import billing, checks, records
 from loket.case.clock import pause_reason, toggle_pause, waiting_for_applicant
 from loket.case.draft import Change, Draft
 from loket.case.events import EVENTS, PAUSE_REASONS
@@ -94,11 +94,13 @@ class Case:
         checks.staff(self, state, request.step_id, request.actor)
         self.stepper.check_decision(state.route, request.step_id, request.outcome)
         checks.text("note", request.note)
+        billing.check_decision(state, request)
 
     def decide(self, state: CaseState, request: DecisionRequest, now: datetime) -> Change:
         self.check_decide(state, request)
         transition = self.stepper.decide(state.route, state.data, request.step_id, request.outcome)
         draft = Draft(self, state, now)
+        billing.teller_paid(draft, request)
         self._apply(draft, transition, request.actor, request.note)
         return draft.done()
 
@@ -286,6 +288,7 @@ class Case:
         for event in transition.events:
             EVENTS[event.kind](self, draft, event, actor, note, old_route)
         draft.route = transition.state
+        billing.settle(self, draft, actor)
         self._service_clock(draft, actor)
 
     def _service_clock(self, draft: Draft, actor: Actor) -> None:

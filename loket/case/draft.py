@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from loket.case import records
 from loket.case.audit import entry_hash
+from loket.case.bill import Bill
 from loket.case.messages import (
     Actor,
     AuditEntry,
@@ -56,6 +57,12 @@ class Draft:
         self._audit: list[AuditEntry] = []
         self.escalations: list[EscalationRecord] = []
         self.notifications: list[Notification] = []
+        self.bills: dict[str, Bill] = {b.billing_code: b for b in state.bills}
+
+    @property
+    def seq(self) -> int:
+        """The audit seq of the last entry written (0: none yet)."""
+        return self._seq
 
     def snapshot(self) -> CaseState:
         return CaseState(
@@ -69,6 +76,7 @@ class Draft:
             seq=self._seq,
             hashes=tuple(self._hashes),
             finished_at=self.finished_at,
+            bills=tuple(self.bills.values()),
         )
 
     def audit(
@@ -132,5 +140,6 @@ class Draft:
             notifications=tuple(self.notifications),
             base_seq=self.before.seq,
             audit_hashes=tuple(self._hashes[self.before.seq :]),
+            bills=tuple(b for b in state.bills if b not in self.before.bills),
         )
         return Change(state, batch)

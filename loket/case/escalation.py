@@ -11,7 +11,7 @@ import logging
 from datetime import datetime
 
 from loket.calendar import CalendarRangeError
-from loket.case import deadline_policy, records
+from loket.case import billing, deadline_policy, records
 from loket.case.core import Case
 from loket.case.draft import Change, Draft
 from loket.case.messages import SYSTEM, EscalationRecord, Notification
@@ -26,6 +26,7 @@ _RECIPIENTS = {
     "supervisor": "supervisor:{agency}",
     "agency_head": "head:{agency}",
     "inspectorate": "inspectorate",
+    "applicant": "applicant",
 }
 
 
@@ -36,13 +37,21 @@ def candidates(case: Case, state: CaseState) -> list[tuple[StepClock, int, datet
     for clock in state.clocks:
         token = state.route.token(clock.step_id)
         step = case.graph.task(clock.step_id)
-        if token is None or token.status != "open" or step.clock == "paused":
-            continue  # waiting on the applicant: nobody at the counter is late
+        if token is None or token.status != "open":
+            continue
+        opened, base_due, pauses = clock.opened_at, clock.base_due, clock.pauses
+        if step.clock == "paused":
+            # Waiting on the applicant: nobody at the counter is late. A billed payment
+            # step's ladder runs on its bill instead, from billing to the pay-by date.
+            window = billing.escalation_window(state, clock)
+            if window is None:
+                continue
+            (opened, base_due), pauses = window, ()
         for index, rule in enumerate(rules_for(case.permit, step)):
             if index in clock.fired:
                 continue
             try:
-                at = rule_instant(calendar, rule, clock.opened_at, clock.base_due, clock.pauses)
+                at = rule_instant(calendar, rule, opened, base_due, pauses)
             except CalendarRangeError:
                 continue
             if at is not None:
@@ -125,6 +134,10 @@ def escalate_due(case: Case, state: CaseState, now: datetime) -> Change:
             "due_at": due.isoformat() if due else None,
         }
         draft.audit("step_escalated", SYSTEM, clock=clock, details=details)
+        if rule.to == "applicant":  # an unpaid bill's reminder (loket.case.billing)
+            draft.notifications.append(billing.payment_reminder(draft, clock))
+            draft.task(clock, records.token_state(state, step.id))
+            continue
         draft.notifications.append(
             Notification(
                 key=f"{reg}:{step.id}:{clock.attempt}:{index}",

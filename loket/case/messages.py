@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from loket.calendar import CalendarSnapshot
+from loket.case.bill import Bill
 from loket.case.state import CaseState
 from loket.fees import FeeAssessment
 from loket.route.form import FormValue
@@ -60,6 +61,8 @@ class DecisionRequest(_Msg):
     outcome: str
     note: str = Field(default="", max_length=4000)
     actor: Actor
+    # Billing: the SSRD's number when a teller approves a billed payment step by hand.
+    receipt_number: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class ClaimRequest(_Msg):
@@ -138,6 +141,7 @@ class ApplicationView(_Msg):
     finished_at: datetime | None = None
     audit_seq: int = 0
     audit_head: str = ""
+    bills: tuple[Bill, ...] = ()
 
 
 # --- activity batches --------------------------------------------------------------------
@@ -232,6 +236,7 @@ class RecordBatch(_Msg):
     notifications: tuple[Notification, ...] = ()
     base_seq: int | None = None
     audit_hashes: tuple[str, ...] = ()
+    bills: tuple[Bill, ...] = ()  # bills issued or changed by this change (loket.store.billing)
 
 
 __all__ = [

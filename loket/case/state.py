@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from loket.case.bill import Bill
 from loket.fees import FeeAssessment
 from loket.route.stepper import RouteState
 
@@ -61,6 +62,7 @@ class CaseState(_Frozen):
     seq: int = 0  # audit events written so far
     hashes: tuple[str, ...] = ()  # the audit chain as this case wrote it, hashes[seq - 1]
     finished_at: datetime | None = None
+    bills: tuple[Bill, ...] = ()  # billing (issue 11): every bill issued, by index
 
     @property
     def finished(self) -> bool:

@@ -160,6 +160,14 @@ _REFUSAL_STATUS: dict[RefusalCode, type[ApiError]] = {
     RefusalCode.NOT_APPLICANT_OUTCOME: Conflict,  # issue 12b: the step's state says no
     RefusalCode.SURVEY_NOT_OPEN: Conflict,
     RefusalCode.SURVEY_ALREADY_ANSWERED: Conflict,
+    # billing and payment (issue 11)
+    RefusalCode.BILL_UNKNOWN: NotFound,
+    RefusalCode.BILL_ALREADY_PAID: Conflict,
+    RefusalCode.BILL_NOT_OPEN: Conflict,
+    RefusalCode.BILL_EXPIRED: Conflict,
+    RefusalCode.BILL_AMOUNT_MISMATCH: Invalid,
+    RefusalCode.BILL_LIMIT_REACHED: Conflict,
+    RefusalCode.RECEIPT_NUMBER_REQUIRED: Invalid,
 }
 
 
@@ -167,6 +175,9 @@ def refusal_error(refused: Refused) -> ApiError:
     code = refused.code
     params: dict[str, Any] = dict(refused.params)
     cls = _REFUSAL_STATUS.get(code, Conflict)
+    if code is RefusalCode.RECEIPT_NUMBER_REQUIRED:  # names the field it needs
+        errors = [{"field": "receipt_number", "code": "missing", "message": ""}]
+        return Invalid(code.value, errors=errors, **params)
     if code is RefusalCode.INVALID_FORM:
         fields = params.get("fields") or ()
         return Invalid(

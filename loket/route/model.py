@@ -117,7 +117,7 @@ class EscalationRule(_Strict):
     at_percent: int | None = Field(default=None, ge=1, le=1000)
     after_due: WorkDuration | None = None
     action: Literal["remind", "notify", "escalate"]
-    to: Literal["assignee", "counter", "supervisor", "agency_head", "inspectorate"]
+    to: Literal["assignee", "counter", "supervisor", "agency_head", "inspectorate", "applicant"]
 
     @model_validator(mode="after")
     def _one_trigger(self) -> EscalationRule:
@@ -164,6 +164,10 @@ class TaskStep(_Strict):
     applicant_outcomes: list[Annotated[str, Field(pattern=IDENT)]] = Field(
         default_factory=list,
         description="outcomes the applicant (a complainant) may choose while the step is open",
+    )
+    pay_within: WorkDuration | None = Field(
+        default=None,
+        description="billing (issue 11): the payment step; the bill is payable this long",
     )
 
 

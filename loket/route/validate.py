@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from loket.expr import ExpressionError, compile_expression
+from loket.route.billing import check_payment_step
 from loket.route.form import sample_environments
 from loket.route.graph import RouteGraph, build_graph, exits_reachable
 from loket.route.labels import check_labels
@@ -37,6 +38,7 @@ def check_permit(permit: PermitType, agencies: AgencyCatalog) -> list[Problem]:
     problems += _check_fees_step(permit)
     problems += check_labels(permit)
     problems += check_policies(permit)
+    problems += check_payment_step(permit)
     return problems
 
 

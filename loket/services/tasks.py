@@ -28,7 +28,8 @@ from loket.services.errors import application_not_found, task_not_found
 from loket.services.published import DocumentOut
 from loket.services.security import log_refused
 from loket.services.workflow import update_workflow
-from loket.store import queries
+from loket.store import billing, queries
+from loket.store.billing import BillRow
 from loket.store.records import verify_audit_chain
 from loket.store.users import User
 from loket.text import Line, Text
@@ -60,6 +61,7 @@ class TaskDetail(_Out):
     fees: FeeAssessment
     fees_assessed: bool = Field(description="false: a preview; the bill is not issued yet")
     history: list[queries.AuditRow]
+    bill: BillRow | None = Field(default=None, description="the open bill a payment step awaits")
 
 
 class DecideBody(BaseModel):
@@ -67,6 +69,12 @@ class DecideBody(BaseModel):
 
     outcome: Line = Field(min_length=1, max_length=64)
     note: Text = Field(default="", max_length=4000)
+    receipt_number: Line | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="the SSRD's number: required to approve a billed payment step by hand",
+    )
 
 
 class CancelBody(BaseModel):
@@ -138,6 +146,7 @@ async def task_detail(
     task, app = await task_and_application(services, user, registration_number, step_id)
     async with services.acquire() as conn:
         history = await queries.audit_trail(conn, registration_number)
+        bill = await billing.open_bill_of_step(conn, registration_number, step_id)
     # Outcomes, documents and fees of the version the application is pinned to.
     permit = await services.pinned_permit(app.permit_type, app.route_version)
     step = queries.task_step(permit, step_id)
@@ -164,6 +173,7 @@ async def task_detail(
         fees=fees or FeeAssessment(free=True, lines=[], total=0),
         fees_assessed=app.fees is not None,
         history=history,
+        bill=bill,
     )
 
 
@@ -196,6 +206,7 @@ async def decide_task(
     note: str = "",
     *,
     key: str,
+    receipt_number: str | None = None,
 ) -> ApplicationView:
     """Send the decision to the workflow; its answer is the application's new state.
 
@@ -208,7 +219,13 @@ async def decide_task(
         services,
         registration_number,
         "decide",
-        DecisionRequest(step_id=step_id, outcome=outcome, note=note, actor=user.actor()),
+        DecisionRequest(
+            step_id=step_id,
+            outcome=outcome,
+            note=note,
+            actor=user.actor(),
+            receipt_number=receipt_number,
+        ),
         operation="decide",
         key=key,
         user=user,

@@ -17,6 +17,7 @@ from loket.case.messages import ApplicationStatus, TaskState
 from loket.fees import FeeAssessment
 from loket.route.loader import Catalog
 from loket.route.model import PermitType, TaskStep
+from loket.store.billing import FeeState, fee_state
 from loket.store.db import Conn
 
 OPEN_STATES = ("open", "returned")
@@ -125,6 +126,7 @@ class Tracking(_Row):
     current_steps: list[TrackedStep]
     fees: FeeAssessment | None
     history: list[PublicEvent]
+    fee_state: FeeState | None = None  # billing (issue 11): Gratis, dibebaskan, the SKRD
 
 
 # --- inbox and tasks ---------------------------------------------------------------------
@@ -353,6 +355,7 @@ async def tracking(conn: Conn, catalog: Catalog, registration_number: str) -> Tr
         current_steps=tracked_steps(current, catalog),
         fees=app.fees,
         history=public_history(await audit_trail(conn, registration_number), permit),
+        fee_state=await fee_state(conn, registration_number, app.fees, permit, app.data),
     )
 
 

@@ -13,7 +13,7 @@ import functools
 import logging
 import re
 
-from loket.web import performance_texts, readable_texts
+from loket.web import billing_texts, performance_texts, readable_texts
 
 log = logging.getLogger(__name__)
 
@@ -279,6 +279,9 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
 
 # Features keep their words in modules of their own.
 INDONESIAN.update(performance_texts.INDONESIAN)
+# Billing (issue 11) keeps its texts in its own module.
+INDONESIAN |= billing_texts.INDONESIAN
+EVENT_LABELS |= billing_texts.EVENT_LABELS
 
 
 def pick(cookie: str | None, accept_language: str | None = None) -> str:

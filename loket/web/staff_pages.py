@@ -204,6 +204,7 @@ async def decide(
             DecideBody,
             outcome=str(form.get("outcome") or ""),
             note=str(form.get("note") or ""),
+            receipt_number=str(form.get("receipt_number") or "").strip() or None,
         )
         await tasks.decide_task(
             page.services,
@@ -213,6 +214,7 @@ async def decide(
             body.outcome,
             body.note,
             key=form_key(form),
+            receipt_number=body.receipt_number,
         )
     except (ServiceError, Refused) as exc:
         # The workflow refused (wrong step, already decided, claimed by someone else...):

@@ -71,13 +71,13 @@ class Journey:
         return new
 
     async def decide(
-        self, username: str, step: str, outcome: str, note: str = ""
+        self, username: str, step: str, outcome: str, note: str = "", **extra: str
     ) -> dict[str, Any]:
         base = f"/api/staff/tasks/{self.reg}/{step}"
         r = await self.api.as_user(username, "POST", f"{base}/claim")
         assert r.status_code == 200, r.text
         r = await self.api.as_user(
-            username, "POST", f"{base}/decide", {"outcome": outcome, "note": note}
+            username, "POST", f"{base}/decide", {"outcome": outcome, "note": note, **extra}
         )
         assert r.status_code == 200, r.text
         view: dict[str, Any] = r.json()
@@ -268,15 +268,24 @@ async def test_pbg_from_submission_to_issuance_over_http(
         view = await journey.decide("eko", "assessment", "approve", "SKRD terbit")
         assert [s["step_id"] for s in view["open_steps"]] == ["payment"]
         await journey.expect_inboxes(fajar=[("payment", "open")])
-        await journey.new_audit(("step_decided", "assessment"), ("step_opened", "payment"))
+        await journey.new_audit(
+            ("step_decided", "assessment"), ("step_opened", "payment"), ("fee_billed", "payment")
+        )
         assert (await journey.track())["waiting_for_applicant"] is True  # waiting to pay
 
         # --- payment at the bank, then issuance ---------------------------------------------
         await journey.outsiders_refused("payment", "gita", "eko")
-        view = await journey.decide("fajar", "payment", "approve", "SSRD 2026/0042")
+        view = await journey.decide(
+            "fajar", "payment", "approve", "dibayar di loket", receipt_number="SSRD 2026/0042"
+        )
         assert [s["step_id"] for s in view["open_steps"]] == ["issuance"]
+        assert view["bills"][0]["payment"]["receipt_number"] == "SSRD 2026/0042"
         await journey.expect_inboxes(gita=[("issuance", "open")])
-        await journey.new_audit(("step_decided", "payment"), ("step_opened", "issuance"))
+        await journey.new_audit(
+            ("payment_received", "payment"),
+            ("step_decided", "payment"),
+            ("step_opened", "issuance"),
+        )
 
         await journey.outsiders_refused("issuance", "rina", "fajar")
         view = await journey.decide("gita", "issuance", "approve", "PBG diserahkan")

@@ -26,7 +26,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 COLOUR = re.compile(r"\x1b\[(?:[0-9]+;)*(?:3[0-8]|4[0-8]|9[0-7]|10[0-7])[;m]")
 COMMANDS = {
     "validate", "schema", "analyze", "simulate", "calendar", "users", "migrate",
-    "audit", "dev", "api", "worker", "openapi",
+    "audit", "dev", "api", "worker", "openapi", "payments",
 }  # fmt: skip
 
 

@@ -146,6 +146,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/admin/monitoring/applications/{registration_number}/escalations"): Rule(AUDITORS),
     ("GET", "/api/admin/monitoring/security/applications/{registration_number}"): Rule(AUDITORS),
     ("GET", "/api/admin/monitoring/security/users/{username}"): Rule(AUDITORS),
+    # --- API: payment callbacks: only the bank's signature opens it, never a user's token ---
+    ("POST", "/api/payments/callback/{bank}"): Rule(
+        frozenset(), body=lambda c: {"transaction_id": "TX-1"}
+    ),
     # --- pages: public ----------------------------------------------------------------------
     ("GET", "/static"): page(EVERYONE),
     ("GET", "/"): page(EVERYONE),
@@ -235,6 +239,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/staff/supervision" + TASK + "/close"): page(
         frozenset(), body=lambda c: {"note": "matrix probe"}
     ),
+    ("GET", "/admin/payments"): page(AUDITORS),
+    ("POST", "/admin/payments/reconcile"): page(AUDITORS, body=lambda c: {"bank": "demo"}),
 }
 
 
@@ -260,6 +266,7 @@ def url_of(path: str, reg: str) -> str:
         .replace("{username}", "rina")
         .replace("{year}", "2026")
         .replace("{filename}", "kinerja-bulanan.csv")
+        .replace("{bank}", "demo")
     )
 
 

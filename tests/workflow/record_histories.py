@@ -69,7 +69,14 @@ Handle = WorkflowHandle[Any, ApplicationView]
 async def _decide(handle: Handle, actor: Actor, step: str, outcome: str, note: str = "") -> None:
     await handle.execute_update(
         "decide",
-        DecisionRequest(step_id=step, outcome=outcome, note=note, actor=actor),
+        DecisionRequest(
+            step_id=step,
+            outcome=outcome,
+            note=note,
+            actor=actor,
+            # A billed payment step approved by hand records the SSRD's number (billing).
+            receipt_number="SSRD 2026/0001" if step == "payment" and outcome == "approve" else None,
+        ),
         result_type=ApplicationView,
     )
 

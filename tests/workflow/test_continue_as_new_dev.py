@@ -72,7 +72,13 @@ async def test_a_long_file_continues_as_new_with_its_whole_case(
         async def decide(actor: Actor, step: str, outcome: str = "approve") -> ApplicationView:
             return await handle.execute_update(
                 "decide",
-                DecisionRequest(step_id=step, outcome=outcome, actor=actor),
+                DecisionRequest(
+                    step_id=step,
+                    outcome=outcome,
+                    actor=actor,
+                    # The payment step is billed: the teller records the SSRD's number.
+                    receipt_number="SSRD-1" if step == "payment" else None,
+                ),
                 result_type=ApplicationView,
             )
 
@@ -103,6 +109,8 @@ async def test_a_long_file_continues_as_new_with_its_whole_case(
         assert result.status == "approved"
         assert result.submitted_at == middle.submitted_at
         assert result.service_due_at is not None and result.fees is not None
+        # The bill is part of the case that continue-as-new carries: paid, by the teller.
+        assert [b.status for b in result.bills] == ["paid"]
         async with pool.acquire() as conn:
             seqs = [
                 r["seq"]

@@ -60,12 +60,13 @@ async def test_pbg_runs_end_to_end_with_return_and_parallel_reviews(
         reg, handle = submitted.registration_number, submitted.handle
         assert reg.startswith("PBG-")
 
-        async def decide(actor: Actor, step: str, outcome: str, note: str = "") -> ApplicationView:
-            return await handle.execute_update(
-                "decide",
-                DecisionRequest(step_id=step, outcome=outcome, note=note, actor=actor),
-                result_type=ApplicationView,
+        async def decide(
+            actor: Actor, step: str, outcome: str, note: str = "", receipt: str | None = None
+        ) -> ApplicationView:
+            request = DecisionRequest(
+                step_id=step, outcome=outcome, note=note, actor=actor, receipt_number=receipt
             )
+            return await handle.execute_update("decide", request, result_type=ApplicationView)
 
         view = await handle.query("view", result_type=ApplicationView)
         assert [s.step_id for s in view.open_steps] == ["registration"]
@@ -118,7 +119,11 @@ async def test_pbg_runs_end_to_end_with_return_and_parallel_reviews(
         assert view.fees is not None and view.fees.total > 0
         view = await decide(RETRIBUTION, "assessment", "approve")
         assert [s.step_id for s in view.open_steps] == ["payment"] and view.waiting_for_applicant
-        view = await decide(TELLER, "payment", "approve", "SSRD 2026/001")
+        # The bill is open: the teller's approval needs the SSRD's number (billing).
+        with pytest.raises(WorkflowUpdateFailedError) as no_receipt:
+            await decide(TELLER, "payment", "approve")
+        assert refusal_code(no_receipt.value) == "receipt_number_required"
+        view = await decide(TELLER, "payment", "approve", receipt="SSRD 2026/001")
         view = await decide(ISSUANCE, "issuance", "approve")
         assert view.status == "approved"
 
@@ -156,6 +161,8 @@ async def test_pbg_runs_end_to_end_with_return_and_parallel_reviews(
         "branches_forked",
         "branches_joined",
         "fees_assessed",
+        "fee_billed",
+        "payment_received",
     } <= set(events)
     async with pool.acquire() as conn:
         assert await verify_audit_chain(conn, reg) == []
