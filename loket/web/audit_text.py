@@ -173,6 +173,30 @@ def _chose(r: Readable, d: Details) -> list[Line]:
     return _pairs(r, ("Result", r.outcome(d.get("outcome"))))
 
 
+def _billed(r: Readable, d: Details) -> list[Line]:
+    return _pairs(
+        r,
+        ("Billing code", r.text(d.get("billing_code"))),
+        ("Amount", r.rupiah(d.get("amount"))),
+        ("Pay by", r.when_iso(d.get("pay_by"))),
+    )
+
+
+def _paid(r: Readable, d: Details) -> list[Line]:
+    return _pairs(
+        r,
+        ("Billing code", r.text(d.get("billing_code"))),
+        ("Amount", r.rupiah(d.get("amount"))),
+        ("Receipt number", r.text(d.get("receipt_number"))),
+        ("Bank", r.text(d.get("bank"))),
+        ("Transaction", r.text(d.get("transaction_id"))),
+    )
+
+
+def _bill_cancelled(r: Readable, d: Details) -> list[Line]:
+    return _pairs(r, ("Billing code", r.text(d.get("billing_code"))))
+
+
 RENDERERS: dict[str, Renderer] = {
     "application_submitted": _submitted,
     "application_corrected": _corrected,
@@ -198,6 +222,9 @@ RENDERERS: dict[str, Renderer] = {
     "step_deemed_approved": _on_deadline,
     "step_decided_on_deadline": _on_deadline,
     "applicant_chose_outcome": _chose,
+    "fee_billed": _billed,
+    "payment_received": _paid,
+    "bill_cancelled": _bill_cancelled,
 }
 
 

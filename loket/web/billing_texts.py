@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 INDONESIAN: dict[str, str] = {
+    "Receipt number": "Nomor bukti bayar (SSRD)",
     # tracking: the fee's state
     "Nothing to pay": "Tidak ada yang harus dibayar",
     "The retribution is set at the assessment step, from the published formula.": (
