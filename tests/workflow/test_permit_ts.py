@@ -48,13 +48,13 @@ async def update_events(handle: Any) -> int:
 
 @pytest.mark.timeout(120)
 async def test_pbg_runs_end_to_end_with_return_and_parallel_reviews(
-    temporal_ts_env: WorkflowEnvironment,
+    temporal_ts_env_fresh: WorkflowEnvironment,
     task_queue: str,
     pool: asyncpg.Pool,
     catalog: Catalog,
     calendar_snapshot: CalendarSnapshot,
 ) -> None:
-    env = temporal_ts_env
+    env = temporal_ts_env_fresh
     async with build_worker(env.client, pool, task_queue):
         submitted = await submit_pbg(env.client, pool, catalog, calendar_snapshot, task_queue)
         reg, handle = submitted.registration_number, submitted.handle
@@ -169,13 +169,13 @@ async def test_pbg_runs_end_to_end_with_return_and_parallel_reviews(
 
 
 async def test_corrections_are_checked_against_the_pinned_form(
-    temporal_ts_env: WorkflowEnvironment,
+    temporal_ts_env_fresh: WorkflowEnvironment,
     task_queue: str,
     pool: asyncpg.Pool,
     catalog: Catalog,
     calendar_snapshot: CalendarSnapshot,
 ) -> None:
-    env = temporal_ts_env
+    env = temporal_ts_env_fresh
     async with build_worker(env.client, pool, task_queue):
         submitted = await submit_pbg(env.client, pool, catalog, calendar_snapshot, task_queue)
         reg, handle = submitted.registration_number, submitted.handle
