@@ -32,6 +32,13 @@ class RefusalCode(StrEnum):
     ASSIGNEE_NOT_SERVING = "assignee_not_serving"
     AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
     STORE_REFUSED = "store_refused"  # the read model refused the data for good
+    # Documents (issue 10, 10A)
+    UNKNOWN_DOCUMENT = "unknown_document"  # no such upload slot for this application
+    DOCUMENT_TYPE_REFUSED = "document_type_refused"  # content is not an accepted type
+    DOCUMENT_TOO_LARGE = "document_too_large"
+    DOCUMENT_NOT_RETURNED = "document_not_returned"  # the counter did not ask for this slot
+    DOCUMENTS_LOCKED = "documents_locked"  # the applicant may upload only now or on return
+    CORRECTIONS_REQUIRED = "corrections_required"  # a return here must name the items
 
 
 class Refused(ValueError):

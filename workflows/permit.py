@@ -26,8 +26,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from loket.calendar import calendar_for
-    from loket.case import escalation, records
+    from loket.case import documents, escalation, records
     from loket.case.core import Case
+    from loket.case.documents import AttachRequest, UploadAnswer, UploadCheck
     from loket.case.draft import Change
     from loket.case.messages import (
         ApplicationView,
@@ -291,3 +292,20 @@ class PermitWorkflow:
     def _upsert_search_attributes(self, state: CaseState) -> None:
         if self._input.search_attributes:
             workflow.upsert_search_attributes(search_attribute_updates(self._case, state))
+
+    # --- documents (10A) ---------------------------------------------------------------------
+
+    @workflow.update(name="attach_document")
+    async def attach_document(self, request: AttachRequest) -> ApplicationView:
+        """A stored file (its reference only) becomes the next version of a slot."""
+        return await self._change(lambda s, now: documents.attach(self._case, s, request, now))
+
+    @attach_document.validator
+    def _validate_attach(self, request: AttachRequest) -> None:
+        self._check(lambda s: documents.check_attach(self._case, s, request))
+
+    @workflow.query(name="check_upload")
+    def check_upload(self, request: UploadCheck) -> UploadAnswer:
+        if self._state is None:
+            return UploadAnswer(code=RefusalCode.NOT_REGISTERED.value)
+        return documents.answer_upload(self._case, self._state, request)

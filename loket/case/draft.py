@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from loket.case import records
 from loket.case.audit import entry_hash
+from loket.case.document_models import DocumentVerdict, DocumentVersion
 from loket.case.messages import (
     Actor,
     AuditEntry,
@@ -56,6 +57,12 @@ class Draft:
         self._audit: list[AuditEntry] = []
         self.escalations: list[EscalationRecord] = []
         self.notifications: list[Notification] = []
+        # Documents (10A): the case's documents, this change's uploads and verdicts, and
+        # the slots a return in this change asks the applicant to correct.
+        self.documents = state.documents
+        self.uploads: list[DocumentVersion] = []
+        self.verdicts: list[DocumentVerdict] = []
+        self.corrections: tuple[str, ...] = ()
 
     def snapshot(self) -> CaseState:
         return CaseState(
@@ -69,7 +76,13 @@ class Draft:
             seq=self._seq,
             hashes=tuple(self._hashes),
             finished_at=self.finished_at,
+            documents=self.documents,
         )
+
+    @property
+    def last_seq(self) -> int:
+        """The audit sequence number of the entry written last (10A: documents cite it)."""
+        return self._seq
 
     def audit(
         self,
@@ -132,5 +145,7 @@ class Draft:
             notifications=tuple(self.notifications),
             base_seq=self.before.seq,
             audit_hashes=tuple(self._hashes[self.before.seq :]),
+            documents=tuple(self.uploads),
+            verdicts=tuple(self.verdicts),
         )
         return Change(state, batch)

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from loket.calendar import CalendarSnapshot
+from loket.case.document_models import DocumentVerdict, DocumentVersion, VerdictInput
 from loket.case.state import CaseState
 from loket.fees import FeeAssessment
 from loket.route.form import FormValue
@@ -60,6 +61,9 @@ class DecisionRequest(_Msg):
     outcome: str
     note: str = Field(default="", max_length=4000)
     actor: Actor
+    # Documents (10A): the verdict on each item checked, and on a return the slots to correct.
+    verdicts: tuple[VerdictInput, ...] = Field(default=(), max_length=50)
+    corrections: tuple[str, ...] = Field(default=(), max_length=50)
 
 
 class ClaimRequest(_Msg):
@@ -232,6 +236,8 @@ class RecordBatch(_Msg):
     notifications: tuple[Notification, ...] = ()
     base_seq: int | None = None
     audit_hashes: tuple[str, ...] = ()
+    documents: tuple[DocumentVersion, ...] = ()  # 10A: uploads, written to document_versions
+    verdicts: tuple[DocumentVerdict, ...] = ()  # 10A: written to document_verdicts
 
 
 __all__ = [

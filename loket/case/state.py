@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from loket.case.document_models import DocumentsState
 from loket.fees import FeeAssessment
 from loket.route.stepper import RouteState
 
@@ -61,6 +62,7 @@ class CaseState(_Frozen):
     seq: int = 0  # audit events written so far
     hashes: tuple[str, ...] = ()  # the audit chain as this case wrote it, hashes[seq - 1]
     finished_at: datetime | None = None
+    documents: DocumentsState = DocumentsState()
 
     @property
     def finished(self) -> bool:

@@ -157,6 +157,13 @@ _REFUSAL_STATUS: dict[RefusalCode, type[ApiError]] = {
     RefusalCode.OUTSIDE_CALENDAR: Invalid,
     RefusalCode.AMOUNT_OUT_OF_RANGE: Invalid,
     RefusalCode.STORE_REFUSED: Invalid,
+    # documents (10A): a slot that is not there, a file that breaks its slot's rule
+    RefusalCode.UNKNOWN_DOCUMENT: NotFound,
+    RefusalCode.DOCUMENT_TYPE_REFUSED: Invalid,
+    RefusalCode.DOCUMENT_TOO_LARGE: TooLarge,
+    RefusalCode.DOCUMENT_NOT_RETURNED: Conflict,
+    RefusalCode.DOCUMENTS_LOCKED: Conflict,
+    RefusalCode.CORRECTIONS_REQUIRED: Invalid,
 }
 
 
