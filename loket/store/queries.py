@@ -237,6 +237,7 @@ _PUBLIC_EVENTS = frozenset(
         "service_clock_resumed",
         "fees_assessed",
         "deadline_extended",
+        "document_uploaded",  # 10A
     }
 )
 
@@ -265,7 +266,7 @@ def public_history(events: Sequence[AuditRow], permit: PermitType | None) -> lis
         returned = e.event == "step_returned" or (
             e.event == "step_decided" and details.get("target") == "applicant"
         )
-        if returned:
+        if returned or e.event == "step_resumed":  # 10A: the applicant's resubmission note
             note = str(details.get("note") or "") or None
         if e.event in ("clock_paused", "service_clock_paused"):
             reason = details.get("reason")
