@@ -76,7 +76,15 @@ async def post_decide(
     idempotency_key: IdempotencyKey,
 ) -> ApplicationView:
     return await tasks.decide_task(
-        services, user, registration_number, step_id, body.outcome, body.note, key=idempotency_key
+        services,
+        user,
+        registration_number,
+        step_id,
+        body.outcome,
+        body.note,
+        key=idempotency_key,
+        verdicts=body.verdicts,
+        corrections=body.corrections,
     )
 
 

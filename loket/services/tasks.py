@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loket.case.document_models import VerdictInput
 from loket.case.messages import (
     ApplicationStatus,
     ApplicationView,
@@ -62,11 +65,22 @@ class TaskDetail(_Out):
     history: list[queries.AuditRow]
 
 
+class VerdictBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slot: Line = Field(min_length=1, max_length=64)
+    verdict: Literal["complete", "incomplete", "not_applicable"]
+    note: Text = Field(default="", max_length=1000)
+
+
 class DecideBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outcome: Line = Field(min_length=1, max_length=64)
     note: Text = Field(default="", max_length=4000)
+    # Documents (10A): a verdict per item checked; on a return, the slots to upload again.
+    verdicts: list[VerdictBody] = Field(default_factory=list, max_length=50)
+    corrections: list[Line] = Field(default_factory=list, max_length=50)
 
 
 class CancelBody(BaseModel):
@@ -197,6 +211,8 @@ async def decide_task(
     note: str = "",
     *,
     key: str,
+    verdicts: Sequence[VerdictBody] = (),
+    corrections: Sequence[str] = (),
 ) -> ApplicationView:
     """Send the decision to the workflow; its answer is the application's new state.
 
@@ -209,7 +225,14 @@ async def decide_task(
         services,
         registration_number,
         "decide",
-        DecisionRequest(step_id=step_id, outcome=outcome, note=note, actor=user.actor()),
+        DecisionRequest(
+            step_id=step_id,
+            outcome=outcome,
+            note=note,
+            actor=user.actor(),
+            verdicts=tuple(VerdictInput(**v.model_dump()) for v in verdicts),
+            corrections=tuple(corrections),
+        ),
         operation="decide",
         key=key,
         user=user,
