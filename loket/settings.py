@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-Proto/-For are believed (HSTS, client IP); exact addresses.
     trusted_proxies: list[str] = Field(default_factory=list)
 
+    # --- documents (10A): credentials of an s3:// file store (LOKET_FILE_STORE_URL) ---
+    s3_access_key: SecretStr = SecretStr("")
+    s3_secret_key: SecretStr = SecretStr("")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
