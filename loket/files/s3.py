@@ -45,7 +45,9 @@ class S3Config:
     def from_url(cls, url: str, access_key: str, secret_key: str) -> S3Config:
         parts = urlsplit(url)
         if parts.scheme != "s3" or not parts.netloc:
-            raise ValueError(f"LOKET_FILE_STORE_URL: expected s3://bucket?endpoint=..., got {url!r}")
+            raise ValueError(
+                f"LOKET_FILE_STORE_URL: expected s3://bucket?endpoint=..., got {url!r}"
+            )
         query = parse_qs(parts.query)
         return cls(
             bucket=parts.netloc,

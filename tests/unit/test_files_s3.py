@@ -5,6 +5,7 @@ several parts goes by multipart upload."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Iterator
 
@@ -38,10 +39,8 @@ async def store(s3_url: str) -> S3FileStore:
     chosen = file_store(settings)
     assert isinstance(chosen, S3FileStore)
     async with chosen._client() as s3:
-        try:
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
             await s3.create_bucket(Bucket=BUCKET)
-        except s3.exceptions.BucketAlreadyOwnedByYou:
-            pass
     return chosen
 
 
