@@ -27,8 +27,8 @@ MAX_PARTS = 50
 
 # Routes whose multipart body is streamed to the handler (documents, 10A).
 _UPLOAD_PATH = re.compile(
-    r"^/(api/(public|staff)/applications/[^/]+/documents/[a-z][a-z0-9_]*"
-    r"|(track|staff/applications)/[^/]+/documents(/[a-z][a-z0-9_]*)?)$"
+    r"^/((api/)?(public|staff)/applications/[^/]+/documents/[a-z][a-z0-9_]*"
+    r"|track/documents/[a-z][a-z0-9_]*)$"
 )
 
 

@@ -27,6 +27,7 @@ from loket.files.sniff import HEAD_BYTES
 from loket.files.sniff import media_type as sniff
 from loket.refusal import RefusalCode, Refused
 from loket.route.documents import MB, Slot, slot, slots
+from loket.route.model import TaskStep
 from loket.services.context import Services
 from loket.services.errors import NotFound
 from loket.services.public import _check_access, tracking_not_found
@@ -76,6 +77,10 @@ class DocumentsOut(_Out):
     waiting_for_applicant: bool
     corrections: list[str] = Field(description="slots the applicant is asked to upload again")
     slots: list[SlotOut]
+    applicant_may_upload: bool = Field(
+        description="a hint for pages: at submission or on return (the case core decides)"
+    )
+    registration_counter: str = Field(description="agency/counter where staff upload for walk-ins")
 
 
 def files(services: Services) -> FileStore:
@@ -118,6 +123,32 @@ async def _checked(found: Slot, chunks: AsyncIterable[bytes]) -> tuple[str, Asyn
     return kind, content()
 
 
+async def may_upload(
+    services: Services, registration_number: str, slot_id: str, actor: Actor
+) -> Slot:
+    """The slot, if ``actor`` may upload into it now (asked of the case, before any byte)."""
+    app = await _application(services, registration_number)
+    if app.status != "in_progress":
+        raise Refused(RefusalCode.CLOSED, result=app.status)
+    found = await _slot_of(services, app, slot_id)
+    handle = services.client.get_workflow_handle(registration_number)
+    answer = await handle.query(
+        "check_upload", UploadCheck(slot=slot_id, actor=actor), result_type=UploadAnswer
+    )
+    if answer.code is not None:
+        code = answer.code
+        if code in (RefusalCode.NOT_YOUR_COUNTER, RefusalCode.UNKNOWN_STEP):
+            raise document_not_found()  # "not yours" answers like "not there"
+        raise refusal(code, answer.params)
+    return found
+
+
+async def check_applicant(services: Services, registration_number: str, code: str) -> Actor:
+    """The applicant, once the access code matches (the brakes first)."""
+    await _check_access(services, "upload", registration_number, code)
+    return Actor(username=f"applicant:{registration_number}", role="applicant")
+
+
 async def upload(
     services: Services,
     registration_number: str,
@@ -129,16 +160,7 @@ async def upload(
     user: User | None = None,
 ) -> DocumentsOut:
     """Store one file into ``slot_id`` as its next version; refused: nothing is kept."""
-    app = await _application(services, registration_number)
-    if app.status != "in_progress":
-        raise Refused(RefusalCode.CLOSED, result=app.status)
-    found = await _slot_of(services, app, slot_id)
-    handle = services.client.get_workflow_handle(registration_number)
-    answer = await handle.query(
-        "check_upload", UploadCheck(slot=slot_id, actor=actor), result_type=UploadAnswer
-    )
-    if answer.code is not None:
-        raise refusal(answer.code, answer.params)
+    found = await may_upload(services, registration_number, slot_id, actor)
     kind, content = await _checked(found, chunks)
     store_ = files(services)
     try:
@@ -184,8 +206,7 @@ async def applicant_upload(
     *,
     key: str,
 ) -> DocumentsOut:
-    await _check_access(services, "upload", registration_number, code)
-    actor = Actor(username=f"applicant:{registration_number}", role="applicant")
+    actor = await check_applicant(services, registration_number, code)
     return await upload(services, registration_number, slot_id, chunks, actor=actor, key=key)
 
 
@@ -226,6 +247,7 @@ async def documents_of(services: Services, registration_number: str) -> Document
         versions = await store.versions(conn, registration_number)
         verdicts = await store.verdicts(conn, registration_number)
         events = await queries.audit_trail(conn, registration_number)
+        tasks = await queries.tasks_of(conn, registration_number)
     asked = _corrections(events, app.waiting_for_applicant)
     out: list[SlotOut] = []
     for s in slots(permit, app.data) if permit else []:
@@ -262,12 +284,18 @@ async def documents_of(services: Services, registration_number: str) -> Document
                 asked=s.id in asked,
             )
         )
+    first = permit.steps[0] if permit else None
+    registration = f"{first.agency}/{first.counter}" if isinstance(first, TaskStep) else ""
+    at_submission = [(t.step_id, t.state) for t in tasks] == [(first.id if first else "", "open")]
     return DocumentsOut(
         registration_number=registration_number,
         status=app.status,
         waiting_for_applicant=app.waiting_for_applicant,
         corrections=asked,
         slots=out,
+        applicant_may_upload=app.status == "in_progress"
+        and (app.waiting_for_applicant or at_submission),
+        registration_counter=registration,
     )
 
 

@@ -23,6 +23,7 @@ from loket.services import ServiceError, auth, deadlines, supervisor, tasks, utc
 from loket.services.deadlines import ExtendIn
 from loket.services.supervisor import ReassignBody
 from loket.services.tasks import DecideBody
+from loket.web import document_pages
 from loket.web import format as fmt
 from loket.web.core import (
     SESSION_COOKIE,
@@ -163,6 +164,7 @@ async def _task_page(
         may_extend=user.role == "supervisor"
         and user.agency == task.agency
         and task.state in ("open", "returned"),
+        documents=await document_pages.task_documents(page, registration_number),  # 10A
         error=error,
         flash=flash,
     )
@@ -207,6 +209,7 @@ async def decide(
             DecideBody,
             outcome=str(form.get("outcome") or ""),
             note=str(form.get("note") or ""),
+            **document_pages.decision_documents(form),  # 10A: verdicts, corrections
         )
         await tasks.decide_task(
             page.services,
@@ -216,6 +219,8 @@ async def decide(
             body.outcome,
             body.note,
             key=form_key(form),
+            verdicts=body.verdicts,
+            corrections=body.corrections,
         )
     except (ServiceError, Refused) as exc:
         # The workflow refused (wrong step, already decided, claimed by someone else...):
