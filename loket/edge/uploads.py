@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 
+from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from loket.edge.errors import Invalid, TooLarge
@@ -98,9 +99,16 @@ class MultipartStream:
                 chunk = await anext(self.body)
             except StopAsyncIteration:
                 self._finished = True
-                self.parser.finalize()
-                continue
-            self.parser.write(chunk)
+                chunk = None
+            try:
+                if chunk is None:
+                    self.parser.finalize()
+                else:
+                    self.parser.write(chunk)
+            except FormParserError:
+                # A body that is not the multipart it says: the client's fault, never a 500.
+                self._finished = True
+                raise Invalid("invalid_request", fields="body (malformed multipart)") from None
         return self.events.popleft()
 
 
