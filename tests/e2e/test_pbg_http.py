@@ -71,13 +71,13 @@ class Journey:
         return new
 
     async def decide(
-        self, username: str, step: str, outcome: str, note: str = ""
+        self, username: str, step: str, outcome: str, note: str = "", **documents: Any
     ) -> dict[str, Any]:
         base = f"/api/staff/tasks/{self.reg}/{step}"
         r = await self.api.as_user(username, "POST", f"{base}/claim")
         assert r.status_code == 200, r.text
         r = await self.api.as_user(
-            username, "POST", f"{base}/decide", {"outcome": outcome, "note": note}
+            username, "POST", f"{base}/decide", {"outcome": outcome, "note": note, **documents}
         )
         assert r.status_code == 200, r.text
         view: dict[str, Any] = r.json()
@@ -163,7 +163,13 @@ async def test_pbg_from_submission_to_issuance_over_http(
 
         # --- completeness: returned once for corrections ------------------------------------
         await journey.outsiders_refused("completeness", "rina", "agus", "eko")
-        view = await journey.decide("budi", "completeness", "return", "perhitungan struktur kurang")
+        view = await journey.decide(
+            "budi",
+            "completeness",
+            "return",
+            "perhitungan struktur kurang",
+            corrections=["architecture_drawings"],  # 10A: the return names the items
+        )
         assert view["waiting_for_applicant"] is True
         await journey.expect_inboxes(budi=[("completeness", "returned")])
         await journey.new_audit(
