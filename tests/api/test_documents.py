@@ -287,3 +287,69 @@ async def test_registration_staff_upload_for_walk_in(docs_api: Api) -> None:
         assert r.status_code == 201, r.text
     identity = next(s for s in r.json()["slots"] if s["id"] == "identity")
     assert len(identity["versions"]) == 1
+
+
+async def test_an_oversized_upload_is_stopped_while_it_streams(docs_api: Api) -> None:
+    """The limit is checked as the body arrives: a 40 MB file into a 10 MB slot is refused
+    after about 10 MB have been read, not after the whole body was received."""
+    api = docs_api
+    submitted = await api.submit()
+    reg, code = submitted["registration_number"], submitted["access_code"]
+    await eventually(lambda: open_steps(api, reg, code), lambda s: s == ["registration"])
+    sent = 0
+    boundary = "streamlimit"
+
+    async def body() -> Any:
+        nonlocal sent
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="k.pdf"'
+            "\r\nContent-Type: application/pdf\r\n\r\n"
+        ).encode()
+        yield PDF
+        for _ in range(40):
+            sent += 1024 * 1024
+            yield b"\x00" * (1024 * 1024)
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    r = await api.http.post(
+        f"/api/public/applications/{reg}/documents/identity",
+        content=body(),
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "X-Access-Code": code,
+            **idempotent(),
+        },
+    )
+    assert r.status_code == 413 and r.json()["code"] == "document_too_large"
+    assert sent <= 12 * 1024 * 1024, f"{sent} bytes read for a 10 MB limit"
+
+
+async def test_an_upload_the_case_refuses_is_not_read_at_all(docs_api: Api) -> None:
+    """Past submission, not returned: the case says no before a byte of the file is read."""
+    api = docs_api
+    await api.add_user("rina", "staff", "dpmptsp/front_office")
+    submitted = await api.submit()
+    reg, code = submitted["registration_number"], submitted["access_code"]
+    await eventually(lambda: open_steps(api, reg, code), lambda s: s == ["registration"])
+    assert (
+        await decide(api, "rina", reg, "registration", {"outcome": "approve"})
+    ).status_code == 200
+    read = 0
+
+    async def body() -> Any:
+        nonlocal read
+        for _ in range(5):
+            read += 1
+            yield b"--b\r\n" if read == 1 else b"\x00" * 65536
+
+    r = await api.http.post(
+        f"/api/public/applications/{reg}/documents/identity",
+        content=body(),
+        headers={
+            "Content-Type": "multipart/form-data; boundary=b",
+            "X-Access-Code": code,
+            **idempotent(),
+        },
+    )
+    assert r.status_code == 409 and r.json()["code"] == "documents_locked"
+    assert read <= 1, f"{read} chunks of the body were read"
