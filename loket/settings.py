@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-Proto/-For are believed (HSTS, client IP); exact addresses.
     trusted_proxies: list[str] = Field(default_factory=list)
 
+    # --- published performance and open data ---
+    # The site's public address (https://...): the open-data catalogue's download links use
+    # it, so a forged Host header cannot rewrite them; empty: the address asked (local use).
+    public_url: str = ""
     # --- documents (10A): credentials of an s3:// file store (LOKET_FILE_STORE_URL) ---
     s3_access_key: SecretStr = SecretStr("")
     s3_secret_key: SecretStr = SecretStr("")

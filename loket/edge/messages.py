@@ -33,6 +33,10 @@ ENGLISH: dict[str, str] = {
     "assignee_not_serving": "{to} does not serve the step's counter",
     "amount_out_of_range": "the amount of '{item}' is out of range",
     "store_refused": "the data could not be stored",
+    # deemed approval and complaints (issue 12b)
+    "not_applicant_outcome": "you may not choose '{outcome}' at step '{step_id}' (you may: {choices})",
+    "survey_not_open": "the survey opens when the application is finished",
+    "survey_already_answered": "this application's survey has been answered already",
     # documents (10A)
     "unknown_document": "'{slot}' is not a document of this application",
     "document_type_refused": "document '{slot}' must be one of: {accept} (the content is {found})",
@@ -47,6 +51,7 @@ ENGLISH: dict[str, str] = {
     "application_not_found": "no application {registration_number}",
     "permit_not_found": "no permit type '{permit_id}'",
     "tracking_not_found": "no application with this registration number and access code",
+    "dataset_not_found": "no open dataset '{dataset_id}'",
     "user_not_found": "no active user '{username}'",
     "method_not_allowed": "method not allowed",
     "unauthorized": "not signed in, or the session has expired",
@@ -89,6 +94,10 @@ INDONESIAN: dict[str, str] = {
     "assignee_not_serving": "{to} tidak melayani loket tahap ini",
     "amount_out_of_range": "jumlah '{item}' di luar batas",
     "store_refused": "data tidak dapat disimpan",
+    # deemed approval and complaints (issue 12b)
+    "not_applicant_outcome": "Anda tidak dapat memilih '{outcome}' pada tahap '{step_id}' (dapat: {choices})",
+    "survey_not_open": "survei dibuka setelah permohonan selesai",
+    "survey_already_answered": "survei untuk permohonan ini sudah diisi",
     # dokumen (10A)
     "unknown_document": "'{slot}' bukan dokumen permohonan ini",
     "document_type_refused": "dokumen '{slot}' harus berjenis: {accept} (isinya {found})",
@@ -102,6 +111,7 @@ INDONESIAN: dict[str, str] = {
     "application_not_found": "tidak ada permohonan {registration_number}",
     "permit_not_found": "tidak ada jenis izin '{permit_id}'",
     "tracking_not_found": "tidak ada permohonan dengan nomor pendaftaran dan kode akses ini",
+    "dataset_not_found": "tidak ada set data terbuka '{dataset_id}'",
     "user_not_found": "tidak ada pengguna aktif '{username}'",
     "method_not_allowed": "metode tidak diizinkan",
     "unauthorized": "belum masuk, atau sesi sudah berakhir",
