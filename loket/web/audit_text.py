@@ -173,6 +173,21 @@ def _chose(r: Readable, d: Details) -> list[Line]:
     return _pairs(r, ("Result", r.outcome(d.get("outcome"))))
 
 
+# Documents (10A): only references are audited (slot, version, hash), never content.
+def _uploaded(r: Readable, d: Details) -> list[Line]:
+    return _pairs(r, ("Document", r.text(d.get("slot"))), ("Version", r.text(d.get("version"))))
+
+
+def _checked(r: Readable, d: Details) -> list[Line]:
+    verdict = d.get("verdict")
+    return _pairs(
+        r,
+        ("Document", r.text(d.get("slot"))),
+        ("Version", r.text(d.get("version"))),
+        ("Verdict", r.t(str(verdict)) if verdict else None),
+    ) + _note(r, d)
+
+
 RENDERERS: dict[str, Renderer] = {
     "application_submitted": _submitted,
     "application_corrected": _corrected,
@@ -180,7 +195,7 @@ RENDERERS: dict[str, Renderer] = {
     "step_opened": _nothing,
     "step_decided": _decided,
     "step_returned": _returned,
-    "step_resumed": _nothing,
+    "step_resumed": _returned,  # 10A: the applicant's resubmission note
     "step_cancelled": _nothing,
     "step_skipped": _skipped,
     "step_escalated": _escalated,
@@ -198,6 +213,8 @@ RENDERERS: dict[str, Renderer] = {
     "step_deemed_approved": _on_deadline,
     "step_decided_on_deadline": _on_deadline,
     "applicant_chose_outcome": _chose,
+    "document_uploaded": _uploaded,
+    "document_checked": _checked,
 }
 
 

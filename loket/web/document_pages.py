@@ -24,7 +24,6 @@ from loket.route.model import IDENT
 from loket.services import ServiceError, documents, public
 from loket.services.documents import DocumentsOut, Download
 from loket.services.public import tracking_not_found
-from loket.web import i18n
 from loket.web.core import (
     CSRF_FIELD,
     NONCE_FIELD,
@@ -45,40 +44,6 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 FILE_FIELD = "file"
 _REGISTRATION = re.compile(REGISTRATION_PATTERN)
 _SLOT = Path(pattern=IDENT, max_length=64)
-
-# The pages' words for documents, kept beside the pages that use them (merged into the
-# shared catalogs once, at import).
-TEXTS = {
-    "Documents": "Dokumen",
-    "Document": "Dokumen",
-    "Versions": "Versi",
-    "Verdicts": "Hasil pemeriksaan",
-    "Upload": "Unggah",
-    "Upload again": "Unggah ulang",
-    "required": "wajib",
-    "optional": "tidak wajib",
-    "nothing uploaded yet": "belum diunggah",
-    "asked to upload again": "diminta diunggah ulang",
-    "complete": "lengkap",
-    "incomplete": "tidak lengkap",
-    "not_applicable": "tidak berlaku",
-    "not checked": "belum diperiksa",
-    "Documents to correct (on return)": "Dokumen yang harus diperbaiki (jika dikembalikan)",
-    "Check of each document": "Pemeriksaan tiap dokumen",
-    "Upload for the applicant (walk-in)": "Unggah untuk pemohon (datang langsung)",
-    "Document uploaded.": "Dokumen diunggah.",
-    "Upload your documents": "Unggah dokumen Anda",
-    "accepted": "jenis",
-    "max": "maks.",
-    "Download": "Unduh",
-}
-i18n.INDONESIAN.update({k: v for k, v in TEXTS.items() if k not in i18n.INDONESIAN})
-for _event, _labels in {
-    "document_uploaded": ("Dokumen diunggah", "Document uploaded"),
-    "document_checked": ("Dokumen diperiksa", "Document checked"),
-}.items():
-    i18n.EVENT_LABELS.setdefault(_event, _labels)
-
 
 # --- helpers the shared pages call ---------------------------------------------------------
 
