@@ -45,6 +45,13 @@ class RefusalCode(StrEnum):
     BILL_AMOUNT_MISMATCH = "bill_amount_mismatch"  # only the exact amount pays a bill
     BILL_LIMIT_REACHED = "bill_limit_reached"
     RECEIPT_NUMBER_REQUIRED = "receipt_number_required"  # a teller's approval needs the SSRD
+    # Documents (issue 10, 10A)
+    UNKNOWN_DOCUMENT = "unknown_document"  # no such upload slot for this application
+    DOCUMENT_TYPE_REFUSED = "document_type_refused"  # content is not an accepted type
+    DOCUMENT_TOO_LARGE = "document_too_large"
+    DOCUMENT_NOT_RETURNED = "document_not_returned"  # the counter did not ask for this slot
+    DOCUMENTS_LOCKED = "documents_locked"  # the applicant may upload only now or on return
+    CORRECTIONS_REQUIRED = "corrections_required"  # a return here must name the items
 
 
 class Refused(ValueError):

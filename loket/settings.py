@@ -140,6 +140,10 @@ class Settings(BaseSettings):
                 )
         return self
 
+    # --- documents (10A): credentials of an s3:// file store (LOKET_FILE_STORE_URL) ---
+    s3_access_key: SecretStr = SecretStr("")
+    s3_secret_key: SecretStr = SecretStr("")
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

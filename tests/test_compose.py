@@ -35,9 +35,20 @@ SECRETS = {
     "TEMPORAL_DB_PASSWORD": "temporal-pw",
     "LOKET_SECRET_KEY": "secret-key",
     "GRAFANA_ADMIN_PASSWORD": "grafana-pw",
+    "MINIO_ROOT_USER": "minio-user",
+    "MINIO_ROOT_PASSWORD": "minio-pw",
 }
-LONG_RUNNING = {"postgresql", "temporal", "temporal-ui", "worker", "api", "prometheus", "grafana"}
-ONE_SHOT = {"temporal-schema", "temporal-setup"}
+LONG_RUNNING = {
+    "postgresql",
+    "temporal",
+    "temporal-ui",
+    "worker",
+    "api",
+    "prometheus",
+    "grafana",
+    "minio",
+}
+ONE_SHOT = {"temporal-schema", "temporal-setup", "minio-setup"}
 APP_SERVICES = {"worker", "api"}
 OPS_PORT = "9100"
 SECRET_SUFFIXES = ("PASSWORD", "PWD", "SECRET", "SECRET_KEY", "TOKEN", "PRIVATE_KEY")
@@ -147,9 +158,10 @@ def test_dependencies_wait_for_health_or_completion(
     assert depends["temporal-schema"] == {"postgresql"}
     assert depends["temporal"] == {"postgresql", "temporal-schema"}
     assert depends["temporal-setup"] == {"temporal"}
-    assert depends["worker"] == {"postgresql", "temporal", "temporal-setup"}
-    assert depends["api"] == {"postgresql", "temporal"}
+    assert depends["worker"] == {"postgresql", "temporal", "temporal-setup", "minio-setup"}
+    assert depends["api"] == {"postgresql", "temporal", "minio-setup"}
     assert depends["grafana"] == {"prometheus"}
+    assert depends["minio-setup"] == {"minio"}
 
 
 def test_images_are_pinned_to_versions(services: dict[str, dict[str, Any]]) -> None:
@@ -157,7 +169,8 @@ def test_images_are_pinned_to_versions(services: dict[str, dict[str, Any]]) -> N
         image = service["image"]
         repository, _, tag = image.rpartition(":")
         assert repository and tag and "/" not in tag, f"{name}: {image} has no tag"
-        assert tag != "latest" and re.match(r"v?\d", tag), f"{name}: {image}"
+        # MinIO versions its images by release date (RELEASE.2025-09-07T16-13-09Z).
+        assert tag != "latest" and re.match(r"v?\d|RELEASE\.\d{4}-", tag), f"{name}: {image}"
     for name in APP_SERVICES:
         assert services[name]["build"]["context"] == str(REPO_ROOT), name
     assert services["worker"]["image"] == services["api"]["image"]

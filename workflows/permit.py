@@ -26,8 +26,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from loket.calendar import calendar_for
-    from loket.case import applicant_choice, billing, escalation, records
+    from loket.case import applicant_choice, billing, documents, escalation, records
     from loket.case.core import Case
+    from loket.case.documents import AttachRequest, UploadAnswer, UploadCheck
     from loket.case.draft import Change
     from loket.case.messages import (
         ApplicationView,
@@ -317,3 +318,20 @@ class PermitWorkflow:
     @record_payment.validator
     def _validate_record_payment(self, request: billing.PaymentRequest) -> None:
         self._check(lambda s: billing.check_payment(s, request, workflow.now()))
+
+    # --- documents (10A) ---------------------------------------------------------------------
+
+    @workflow.update(name="attach_document")
+    async def attach_document(self, request: AttachRequest) -> ApplicationView:
+        """A stored file (its reference only) becomes the next version of a slot."""
+        return await self._change(lambda s, now: documents.attach(self._case, s, request, now))
+
+    @attach_document.validator
+    def _validate_attach(self, request: AttachRequest) -> None:
+        self._check(lambda s: documents.check_attach(self._case, s, request))
+
+    @workflow.query(name="check_upload")
+    def check_upload(self, request: UploadCheck) -> UploadAnswer:
+        if self._state is None:
+            return UploadAnswer(code=RefusalCode.NOT_REGISTERED.value)
+        return documents.answer_upload(self._case, self._state, request)

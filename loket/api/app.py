@@ -20,7 +20,17 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
-from loket.api import auth, complaints, monitoring, ops, payments, public, staff, supervisor
+from loket.api import (
+    auth,
+    complaints,
+    documents,
+    monitoring,
+    ops,
+    payments,
+    public,
+    staff,
+    supervisor,
+)
 from loket.api import performance as performance_api
 from loket.api.edge import CatchAll
 from loket.edge.errors import DB_FAULTS, HANDLED, ApiError, Invalid, http_error
@@ -129,6 +139,8 @@ def create_api(lifespan: Lifespan) -> FastAPI:
     app.include_router(complaints.staff_router)
     app.include_router(performance_api.router)
     app.include_router(payments.router)
+    app.include_router(documents.public_router)  # 10A
+    app.include_router(documents.staff_router)  # 10A
     return app
 
 

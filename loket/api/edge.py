@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from loket.edge.errors import ApiError, Invalid, TooLarge, http_error
 from loket.edge.messages import pick_language
+from loket.edge.uploads import streams_upload
 from loket.services.context import client_ip
 from loket.settings import Settings
 
@@ -121,7 +122,9 @@ class Edge:
             await send(message)
 
         try:
-            if scope["method"] in _BODY_METHODS:
+            # Uploads (10A) stream past this buffer: their handlers bound what they read.
+            kind = headers.get(b"content-type", b"")
+            if scope["method"] in _BODY_METHODS and not streams_upload(scope["method"], path, kind):
                 refusal, replay = await self._bounded_body(scope, headers, receive)
                 if refusal is not None:
                     await error_response(refusal, scope)(scope, receive, send_with_headers)

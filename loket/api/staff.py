@@ -84,6 +84,8 @@ async def post_decide(
         body.note,
         key=idempotency_key,
         receipt_number=body.receipt_number,
+        verdicts=body.verdicts,
+        corrections=body.corrections,
     )
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from loket.calendar import CalendarRangeError, WorkCalendar, WorkDuration, calendar_for
-from loket.case import billing, checks, records
+from loket.case import billing, checks, documents, records
 from loket.case.clock import pause_reason, toggle_pause, waiting_for_applicant
 from loket.case.draft import Change, Draft
 from loket.case.events import EVENTS, PAUSE_REASONS
@@ -95,12 +95,14 @@ class Case:
         self.stepper.check_decision(state.route, request.step_id, request.outcome)
         checks.text("note", request.note)
         billing.check_decision(state, request)
+        documents.check_decision(self, state, request)
 
     def decide(self, state: CaseState, request: DecisionRequest, now: datetime) -> Change:
         self.check_decide(state, request)
         transition = self.stepper.decide(state.route, state.data, request.step_id, request.outcome)
         draft = Draft(self, state, now)
         billing.teller_paid(draft, request)
+        documents.record_decision(self, draft, request)
         self._apply(draft, transition, request.actor, request.note)
         return draft.done()
 
@@ -135,6 +137,7 @@ class Case:
             changed = sorted(k for k, v in corrected.items() if state.data.get(k) != v)
             draft.data = corrected
             draft.audit("application_corrected", request.actor, details={"fields": changed})
+        documents.record_resubmission(draft)
         self._apply(draft, self.stepper.resubmit(state.route), request.actor, request.note)
         return draft.done()
 

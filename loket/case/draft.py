@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from loket.case import records
 from loket.case.audit import entry_hash
 from loket.case.bill import Bill
+from loket.case.document_models import DocumentVerdict, DocumentVersion
 from loket.case.messages import (
     Actor,
     AuditEntry,
@@ -58,6 +59,12 @@ class Draft:
         self.escalations: list[EscalationRecord] = []
         self.notifications: list[Notification] = []
         self.bills: dict[str, Bill] = {b.billing_code: b for b in state.bills}
+        # Documents (10A): the case's documents, this change's uploads and verdicts, and
+        # the slots a return in this change asks the applicant to correct.
+        self.documents = state.documents
+        self.uploads: list[DocumentVersion] = []
+        self.verdicts: list[DocumentVerdict] = []
+        self.corrections: tuple[str, ...] = ()
 
     @property
     def seq(self) -> int:
@@ -77,6 +84,7 @@ class Draft:
             hashes=tuple(self._hashes),
             finished_at=self.finished_at,
             bills=tuple(self.bills.values()),
+            documents=self.documents,
         )
 
     def audit(
@@ -141,5 +149,7 @@ class Draft:
             base_seq=self.before.seq,
             audit_hashes=tuple(self._hashes[self.before.seq :]),
             bills=tuple(b for b in state.bills if b not in self.before.bills),
+            documents=tuple(self.uploads),
+            verdicts=tuple(self.verdicts),
         )
         return Change(state, batch)

@@ -78,13 +78,16 @@ def _returned(
     clock = clock.model_copy(update={"pauses": (*clock.pauses, (d.now, None))})
     d.clocks[clock.step_id] = clock
     d.task(clock, "returned", note=note, decided_by=actor.username)
+    details: dict[str, object] = {"note": note}
+    if d.corrections:
+        details["corrections"] = list(d.corrections)  # 10A: the slots to upload again
     d.audit(
         "step_returned",
         actor,
         clock=clock,
         from_state="open",
         to_state="returned",
-        details={"note": note},
+        details=details,
     )
     d.audit("clock_paused", actor, clock=clock, details={"reason": PAUSE_REASONS["returned"]})
 
@@ -97,7 +100,15 @@ def _resumed(case: Case, d: Draft, e: RouteEvent, actor: Actor, note: str, old: 
     calendar = case.calendar_version(d.calendar_version)
     paused = calendar.paused_working_time(clock.opened_at, d.now, [(paused_at, d.now)])
     d.task(clock, "open")
-    d.audit("step_resumed", actor, clock=clock, from_state="returned", to_state="open")
+    # The applicant's resubmission note (10A: it used to be dropped here).
+    d.audit(
+        "step_resumed",
+        actor,
+        clock=clock,
+        from_state="returned",
+        to_state="open",
+        details={"note": note} if note else None,
+    )
     d.audit(
         "clock_resumed",
         actor,

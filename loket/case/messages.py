@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from loket.calendar import CalendarSnapshot
 from loket.case.bill import Bill
+from loket.case.document_models import DocumentVerdict, DocumentVersion, VerdictInput
 from loket.case.state import CaseState
 from loket.fees import FeeAssessment
 from loket.route.form import FormValue
@@ -63,6 +64,9 @@ class DecisionRequest(_Msg):
     actor: Actor
     # Billing: the SSRD's number when a teller approves a billed payment step by hand.
     receipt_number: str | None = Field(default=None, min_length=1, max_length=64)
+    # Documents (10A): the verdict on each item checked, and on a return the slots to correct.
+    verdicts: tuple[VerdictInput, ...] = Field(default=(), max_length=50)
+    corrections: tuple[str, ...] = Field(default=(), max_length=50)
 
 
 class ClaimRequest(_Msg):
@@ -237,6 +241,8 @@ class RecordBatch(_Msg):
     base_seq: int | None = None
     audit_hashes: tuple[str, ...] = ()
     bills: tuple[Bill, ...] = ()  # bills issued or changed by this change (loket.store.billing)
+    documents: tuple[DocumentVersion, ...] = ()  # 10A: uploads, written to document_versions
+    verdicts: tuple[DocumentVerdict, ...] = ()  # 10A: written to document_verdicts
 
 
 __all__ = [

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from loket.case.bill import Bill
+from loket.case.document_models import DocumentsState
 from loket.fees import FeeAssessment
 from loket.route.stepper import RouteState
 
@@ -63,6 +64,7 @@ class CaseState(_Frozen):
     hashes: tuple[str, ...] = ()  # the audit chain as this case wrote it, hashes[seq - 1]
     finished_at: datetime | None = None
     bills: tuple[Bill, ...] = ()  # billing (issue 11): every bill issued, by index
+    documents: DocumentsState = DocumentsState()
 
     @property
     def finished(self) -> bool:

@@ -168,6 +168,13 @@ _REFUSAL_STATUS: dict[RefusalCode, type[ApiError]] = {
     RefusalCode.BILL_AMOUNT_MISMATCH: Invalid,
     RefusalCode.BILL_LIMIT_REACHED: Conflict,
     RefusalCode.RECEIPT_NUMBER_REQUIRED: Invalid,
+    # documents (10A): a slot that is not there, a file that breaks its slot's rule
+    RefusalCode.UNKNOWN_DOCUMENT: NotFound,
+    RefusalCode.DOCUMENT_TYPE_REFUSED: Invalid,
+    RefusalCode.DOCUMENT_TOO_LARGE: TooLarge,
+    RefusalCode.DOCUMENT_NOT_RETURNED: Conflict,
+    RefusalCode.DOCUMENTS_LOCKED: Conflict,
+    RefusalCode.CORRECTIONS_REQUIRED: Invalid,
 }
 
 

@@ -21,6 +21,17 @@ def file_store(settings: Settings) -> FileStore:
         return LocalFileStore(settings.data_dir / "files")
     if url.startswith("file://"):
         return LocalFileStore(Path(url.removeprefix("file://")))
+    if url.startswith("s3://"):
+        # Imported here: aiobotocore (and aiohttp) load only where an S3 store is used.
+        from loket.files.s3 import S3Config, S3FileStore
+
+        return S3FileStore(
+            S3Config.from_url(
+                url,
+                settings.s3_access_key.get_secret_value(),
+                settings.s3_secret_key.get_secret_value(),
+            )
+        )
     raise ValueError(f"LOKET_FILE_STORE_URL: unsupported scheme in {url!r}")
 
 

@@ -60,6 +60,10 @@ class FileStore(Protocol):
 
     async def exists(self, sha256: str) -> bool: ...
 
+    async def delete(self, sha256: str) -> None:
+        """Remove a file nobody references (an upload refused after it was stored)."""
+        ...
+
 
 async def one_chunk(data: bytes) -> AsyncIterator[bytes]:
     yield data

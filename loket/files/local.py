@@ -81,6 +81,13 @@ class LocalFileStore:
             return False
         return await asyncio.to_thread(path.is_file)
 
+    async def delete(self, sha256: str) -> None:
+        try:
+            path = self._path(sha256)
+        except FileMissing:
+            return
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+
 
 def _sync(out: BinaryIO) -> None:
     out.flush()

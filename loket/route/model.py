@@ -101,6 +101,18 @@ class FormField(_Strict):
         return self
 
 
+# Documents (issue 10): the file types an upload slot may accept, sniffed by content.
+DocumentType = Literal["pdf", "jpeg", "png"]
+MAX_DOCUMENT_MB = 2048  # beyond this a limit is a typo, not a rule
+
+
+class DocumentRules(_Strict):
+    """The permit's default upload rules; a document may override each."""
+
+    accept: list[DocumentType] = Field(default=["pdf", "jpeg", "png"], min_length=1)
+    max_size_mb: int = Field(default=10, ge=1, le=MAX_DOCUMENT_MB)
+
+
 class RequiredDocument(_Strict):
     id: str = Field(pattern=IDENT)
     name: str
@@ -109,6 +121,17 @@ class RequiredDocument(_Strict):
     required_when_label: Label | None = Field(
         default=None, description="'required_when' in plain words, as the public reads it"
     )
+    required: bool = Field(default=True, description="false: an optional upload slot")
+    accept: list[DocumentType] | None = Field(
+        default=None, min_length=1, description="absent: the permit's document_rules"
+    )
+    max_size_mb: int | None = Field(default=None, ge=1, le=MAX_DOCUMENT_MB)
+
+    @model_validator(mode="after")
+    def _optional_has_no_condition(self) -> RequiredDocument:
+        if not self.required and self.required_when is not None:
+            raise ValueError("an optional document ('required: false') has no 'required_when'")
+        return self
 
 
 class EscalationRule(_Strict):
@@ -169,6 +192,9 @@ class TaskStep(_Strict):
         default=None,
         description="billing (issue 11): the payment step; the bill is payable this long",
     )
+    checks_documents: bool = Field(
+        default=False, description="staff check each document here; a return names the items"
+    )
 
 
 class ParallelStep(_Strict):
@@ -220,6 +246,7 @@ class PermitType(_Strict):
         default_factory=list, description="route default for steps that give none"
     )
     steps: list[Step] = Field(min_length=1)
+    document_rules: DocumentRules = Field(default_factory=DocumentRules)
 
     @property
     def key(self) -> str:

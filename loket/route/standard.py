@@ -25,5 +25,6 @@ def required_documents(permit: PermitType, data: Mapping[str, object]) -> list[R
     return [
         doc
         for doc in permit.documents
-        if doc.required_when is None or compile_expression(doc.required_when).evaluate_bool(data)
+        if doc.required
+        and (doc.required_when is None or compile_expression(doc.required_when).evaluate_bool(data))
     ]

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from loket.case.document_models import VerdictInput
 from loket.case.messages import (
     ApplicationStatus,
     ApplicationView,
@@ -64,6 +67,14 @@ class TaskDetail(_Out):
     bill: BillRow | None = Field(default=None, description="the open bill a payment step awaits")
 
 
+class VerdictBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slot: Line = Field(min_length=1, max_length=64)
+    verdict: Literal["complete", "incomplete", "not_applicable"]
+    note: Text = Field(default="", max_length=1000)
+
+
 class DecideBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -75,6 +86,9 @@ class DecideBody(BaseModel):
         max_length=64,
         description="the SSRD's number: required to approve a billed payment step by hand",
     )
+    # Documents (10A): a verdict per item checked; on a return, the slots to upload again.
+    verdicts: list[VerdictBody] = Field(default_factory=list, max_length=50)
+    corrections: list[Line] = Field(default_factory=list, max_length=50)
 
 
 class CancelBody(BaseModel):
@@ -207,6 +221,8 @@ async def decide_task(
     *,
     key: str,
     receipt_number: str | None = None,
+    verdicts: Sequence[VerdictBody] = (),
+    corrections: Sequence[str] = (),
 ) -> ApplicationView:
     """Send the decision to the workflow; its answer is the application's new state.
 
@@ -225,6 +241,8 @@ async def decide_task(
             note=note,
             actor=user.actor(),
             receipt_number=receipt_number,
+            verdicts=tuple(VerdictInput(**v.model_dump()) for v in verdicts),
+            corrections=tuple(corrections),
         ),
         operation="decide",
         key=key,

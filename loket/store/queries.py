@@ -244,6 +244,7 @@ _PUBLIC_EVENTS = frozenset(
         "deadline_extended",
         "step_deemed_approved",  # issue 12b: the applicant sees the basis
         "step_decided_on_deadline",
+        "document_uploaded",  # 10A
     }
 )
 
@@ -261,6 +262,8 @@ _PUBLIC_DETAILS: dict[str, tuple[str, ...]] = {
     "service_clock_resumed": ("paused_from",),
     "fees_assessed": ("total",),
     "deadline_extended": ("extra", "due_after"),
+    "step_resumed": ("note",),  # 10A: the applicant's own resubmission note
+    "document_uploaded": ("slot", "version"),  # 10A
 }
 
 
@@ -285,7 +288,7 @@ def public_history(events: Sequence[AuditRow], permit: PermitType | None) -> lis
         details: Mapping[str, Any] = e.details
         note: str | None = None
         reason: str | None = None
-        if e.event == "step_returned":
+        if e.event in ("step_returned", "step_resumed"):  # 10A: the resubmission note too
             note = str(details.get("note") or "") or None
         if e.event in ("clock_paused", "service_clock_paused"):
             reason = details.get("reason")

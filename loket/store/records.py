@@ -17,6 +17,7 @@ from loket.store.billing import write_bills
 from loket.store.chain import audit_rows, internal_breaks
 from loket.store.complaints import open_supervisions
 from loket.store.db import Conn
+from loket.store.documents import record_documents
 
 
 def _hashable(entry: AuditEntry) -> dict[str, Any]:
@@ -178,6 +179,7 @@ async def apply_batch(pool: asyncpg.Pool, batch: RecordBatch) -> bool:
         )
         await open_supervisions(conn, reg, batch.audit)
         await write_bills(conn, reg, batch.bills)
+        await record_documents(conn, reg, batch)
         await conn.execute(
             "UPDATE applications SET last_seq = $2, last_hash = $3 WHERE registration_number = $1",
             reg,

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from loket.web import (
     admin_pages,
     complaint_pages,
+    document_pages,
     payment_pages,
     performance_pages,
     public_pages,
@@ -29,5 +30,6 @@ def install(app: FastAPI, web_settings: WebSettings | None = None) -> None:
     app.include_router(complaint_pages.router)
     app.include_router(performance_pages.router)
     app.include_router(payment_pages.router)
+    app.include_router(document_pages.router)  # 10A
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)

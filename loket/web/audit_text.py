@@ -197,6 +197,21 @@ def _bill_cancelled(r: Readable, d: Details) -> list[Line]:
     return _pairs(r, ("Billing code", r.text(d.get("billing_code"))))
 
 
+# Documents (10A): only references are audited (slot, version, hash), never content.
+def _uploaded(r: Readable, d: Details) -> list[Line]:
+    return _pairs(r, ("Document", r.text(d.get("slot"))), ("Version", r.text(d.get("version"))))
+
+
+def _checked(r: Readable, d: Details) -> list[Line]:
+    verdict = d.get("verdict")
+    return _pairs(
+        r,
+        ("Document", r.text(d.get("slot"))),
+        ("Version", r.text(d.get("version"))),
+        ("Verdict", r.t(str(verdict)) if verdict else None),
+    ) + _note(r, d)
+
+
 RENDERERS: dict[str, Renderer] = {
     "application_submitted": _submitted,
     "application_corrected": _corrected,
@@ -204,7 +219,7 @@ RENDERERS: dict[str, Renderer] = {
     "step_opened": _nothing,
     "step_decided": _decided,
     "step_returned": _returned,
-    "step_resumed": _nothing,
+    "step_resumed": _returned,  # 10A: the applicant's resubmission note
     "step_cancelled": _nothing,
     "step_skipped": _skipped,
     "step_escalated": _escalated,
@@ -225,6 +240,8 @@ RENDERERS: dict[str, Renderer] = {
     "fee_billed": _billed,
     "payment_received": _paid,
     "bill_cancelled": _bill_cancelled,
+    "document_uploaded": _uploaded,
+    "document_checked": _checked,
 }
 
 

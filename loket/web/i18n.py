@@ -333,3 +333,11 @@ from loket.web.complaint_texts import INDONESIAN as _TEXTS_12B  # noqa: E402
 
 INDONESIAN.update(_TEXTS_12B)
 EVENT_LABELS.update(_EVENTS_12B)
+# Texts and event labels of the document pages (10A).
+from loket.web.document_texts import ENGLISH as _ENGLISH_10A  # noqa: E402
+from loket.web.document_texts import EVENT_LABELS as _EVENTS_10A  # noqa: E402
+from loket.web.document_texts import INDONESIAN as _TEXTS_10A  # noqa: E402
+
+INDONESIAN.update(_TEXTS_10A)
+ENGLISH.update(_ENGLISH_10A)
+EVENT_LABELS.update(_EVENTS_10A)

@@ -23,7 +23,7 @@ from loket.route.form import FormError
 from loket.services import ServiceError, public, published
 from loket.services.fields import amount_invalid
 from loket.services.public import ResubmitBody, TrackBody, tracking_not_found
-from loket.web import i18n
+from loket.web import document_pages, i18n
 from loket.web.core import (
     LANG_COOKIE,
     LANG_COOKIE_DAYS,
@@ -154,9 +154,12 @@ async def track(page: PageDep, form: CheckedForm) -> Response:
             raise tracking_not_found()
         body = parse_form(TrackBody, access_code=code)
         view = await public.track(page.services, reg, body.access_code)
+        docs = await document_pages.tracking_documents(page, reg, body.access_code)  # 10A
     except ServiceError as exc:  # a wrong code answers like an unknown number
         return _tracking_error(page, page.answer(exc, 404, 422, 429), reg)
-    return page.render("track.html", tracking=view, registration_number=reg, code=code)
+    return page.render(
+        "track.html", tracking=view, registration_number=reg, code=code, documents=docs
+    )
 
 
 @router.post("/track/resubmit")
@@ -189,6 +192,7 @@ async def resubmit(page: PageDep, form: CheckedForm) -> Response:
         tracking=view,
         registration_number=reg,
         code=code,
+        documents=await document_pages.tracking_documents(page, reg, code),  # 10A
         flash=page.t("Corrections sent: the clock runs again."),
     )
 

@@ -23,6 +23,7 @@ from loket.services import ServiceError, auth, deadlines, supervisor, tasks, utc
 from loket.services.deadlines import ExtendIn
 from loket.services.supervisor import ReassignBody
 from loket.services.tasks import DecideBody
+from loket.web import document_pages
 from loket.web import format as fmt
 from loket.web.core import (
     SESSION_COOKIE,
@@ -160,6 +161,7 @@ async def _task_page(
         may_extend=user.role == "supervisor"
         and user.agency == task.agency
         and task.state in ("open", "returned"),
+        documents=await document_pages.task_documents(page, registration_number),  # 10A
         error=error,
         flash=flash,
     )
@@ -205,6 +207,7 @@ async def decide(
             outcome=str(form.get("outcome") or ""),
             note=str(form.get("note") or ""),
             receipt_number=str(form.get("receipt_number") or "").strip() or None,
+            **document_pages.decision_documents(form),  # 10A: verdicts, corrections
         )
         await tasks.decide_task(
             page.services,
@@ -215,6 +218,8 @@ async def decide(
             body.note,
             key=form_key(form),
             receipt_number=body.receipt_number,
+            verdicts=body.verdicts,
+            corrections=body.corrections,
         )
     except (ServiceError, Refused) as exc:
         # The workflow refused (wrong step, already decided, claimed by someone else...):

@@ -6,10 +6,13 @@ Runs against a real PostgreSQL (``db_dsn``) and a real Temporal server (the clie
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -99,9 +102,14 @@ RELAXED_BRAKES: dict[str, Any] = {
 }
 
 
+# Uploaded files of API tests go to a folder of this run, never under the repository (10A).
+TEST_FILES = Path(tempfile.gettempdir()) / f"loket-test-files-{os.getpid()}"
+
+
 def api_settings(task_queue: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "env": "test",
+        "file_store_url": f"file://{TEST_FILES}",
         "temporal_task_queue": task_queue,
         "search_attributes": True,
         **RELAXED_BRAKES,

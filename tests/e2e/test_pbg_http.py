@@ -71,7 +71,7 @@ class Journey:
         return new
 
     async def decide(
-        self, username: str, step: str, outcome: str, note: str = "", **extra: str
+        self, username: str, step: str, outcome: str, note: str = "", **extra: Any
     ) -> dict[str, Any]:
         base = f"/api/staff/tasks/{self.reg}/{step}"
         r = await self.api.as_user(username, "POST", f"{base}/claim")
@@ -163,7 +163,13 @@ async def test_pbg_from_submission_to_issuance_over_http(
 
         # --- completeness: returned once for corrections ------------------------------------
         await journey.outsiders_refused("completeness", "rina", "agus", "eko")
-        view = await journey.decide("budi", "completeness", "return", "perhitungan struktur kurang")
+        view = await journey.decide(
+            "budi",
+            "completeness",
+            "return",
+            "perhitungan struktur kurang",
+            corrections=["architecture_drawings"],  # 10A: the return names the items
+        )
         assert view["waiting_for_applicant"] is True
         await journey.expect_inboxes(budi=[("completeness", "returned")])
         await journey.new_audit(

@@ -77,6 +77,7 @@ class Rule:
     body: Body = lambda ctx: None
     form: bool = False  # API route taking a form (OAuth2 token endpoint)
     denial: frozenset[int] = frozenset({401, 403, 404})
+    headers: Callable[[Ctx], dict[str, str]] = lambda ctx: {}
 
 
 def page(allowed: frozenset[str], body: Body = lambda ctx: {}, **kw: Any) -> Rule:
@@ -116,6 +117,22 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/public/applications/{registration_number}/survey"): Rule(
         frozenset({APPLICANT}), body=lambda c: {"access_code": c.code_for_role(), **RATINGS}
     ),
+    # Documents (10A): a probe without a file is refused (422) only once past the code.
+    ("POST", "/api/public/applications/{registration_number}/documents"): Rule(
+        frozenset({APPLICANT}), body=lambda c: {"access_code": c.code_for_role()}
+    ),
+    ("POST", "/api/public/applications/{registration_number}/documents/{slot}"): Rule(
+        frozenset({APPLICANT}), headers=lambda c: {"X-Access-Code": c.code_for_role()}
+    ),
+    (
+        "POST",
+        "/api/public/applications/{registration_number}/documents/{slot}/{version}/download",
+    ): Rule(frozenset({APPLICANT}), body=lambda c: {"access_code": c.code_for_role()}),
+    ("GET", "/api/staff/applications/{registration_number}/documents"): Rule(TASK_READERS),
+    ("GET", "/api/staff/applications/{registration_number}/documents/{slot}/{version}"): Rule(
+        TASK_READERS
+    ),
+    ("POST", "/api/staff/applications/{registration_number}/documents/{slot}"): Rule(WORKERS),
     # --- API: auth --------------------------------------------------------------------------
     ("POST", "/api/auth/token"): Rule(EVERYONE, form=True, body=lambda c: {}),
     ("POST", "/api/auth/logout"): Rule(SIGNED_IN),
@@ -168,6 +185,14 @@ MATRIX: dict[tuple[str, str], Rule] = {
         frozenset({APPLICANT}),
         body=lambda c: {"registration_number": c.reg, "access_code": c.code_for_role()},
     ),
+    ("POST", "/track/documents/{slot}"): page(
+        frozenset({APPLICANT}),
+        body=lambda c: {"registration_number": c.reg, "access_code": c.code_for_role()},
+    ),
+    ("POST", "/track/documents/{slot}/{version}/download"): page(
+        frozenset({APPLICANT}),
+        body=lambda c: {"registration_number": c.reg, "access_code": c.code_for_role()},
+    ),
     ("POST", "/lang"): page(EVERYONE, body=lambda c: {"lang": "id", "next": "/"}),
     ("GET", "/kinerja"): page(EVERYONE),
     ("POST", "/survey/start"): page(
@@ -192,6 +217,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/staff/tasks" + TASK + "/claim"): page(WORKERS),
     ("POST", "/staff/tasks" + TASK + "/decide"): page(
         WORKERS, body=lambda c: {"outcome": "no_such_outcome"}
+    ),
+    ("POST", "/staff/applications/{registration_number}/documents/{slot}"): page(WORKERS),
+    ("GET", "/staff/applications/{registration_number}/documents/{slot}/{version}"): page(
+        TASK_READERS
     ),
     ("GET", "/supervisor"): page(frozenset({SUPERVISOR})),
     ("POST", "/supervisor/reassign"): page(frozenset({SUPERVISOR})),
@@ -267,13 +296,17 @@ def url_of(path: str, reg: str) -> str:
         .replace("{year}", "2026")
         .replace("{filename}", "kinerja-bulanan.csv")
         .replace("{bank}", "demo")
+        .replace("{slot}", "identity")
+        .replace("{version}", "1")
     )
 
 
 def allowed(rule: Rule, path: str, role: str) -> bool:
     """The matrix's verdict; the cross-agency roles are their role minus the task."""
     if role in AS_ROLE:
-        return AS_ROLE[role] in rule.allowed and "{step_id}" not in path
+        # A task, or an application's documents: not theirs, answered as not there.
+        scoped = "{step_id}" in path or "/documents" in path
+        return AS_ROLE[role] in rule.allowed and not scoped
     return role in rule.allowed
 
 
@@ -302,6 +335,13 @@ async def _setup(api: Api) -> tuple[str, str]:
             )
 
     await eventually(opened, lambda n: n == 1)
+    # One document, so that its downloads have something to answer (10A).
+    r = await api.http.post(
+        f"/api/public/applications/{reg}/documents/identity",
+        files={"file": ("ktp.pdf", b"%PDF-1.4 matrix", "application/pdf")},
+        headers={"X-Access-Code": done["access_code"], **idempotent()},
+    )
+    assert r.status_code == 201, r.text
     return reg, done["access_code"]
 
 
@@ -316,11 +356,11 @@ async def _call(
         if method == "GET":
             return await browser.http.get(url)
         return await browser.post(url, body or {})
-    headers = {}
+    headers = rule.headers(ctx)
     if role in USERNAMES:
         if path == "/api/auth/logout":  # a token of its own: logging out revokes it
             api.tokens.pop(USERNAMES[role], None)
-        headers = await api.login(USERNAMES[role])
+        headers = {**headers, **await api.login(USERNAMES[role])}
     if method == "POST" and not rule.form:
         headers = {**headers, **idempotent()}
     if rule.form:

@@ -66,19 +66,24 @@ PROTOTYPE = Actor(username="agus", role="staff", counters=("dpupr/tpa",))
 Handle = WorkflowHandle[Any, ApplicationView]
 
 
-async def _decide(handle: Handle, actor: Actor, step: str, outcome: str, note: str = "") -> None:
-    await handle.execute_update(
-        "decide",
-        DecisionRequest(
-            step_id=step,
-            outcome=outcome,
-            note=note,
-            actor=actor,
-            # A billed payment step approved by hand records the SSRD's number (billing).
-            receipt_number="SSRD 2026/0001" if step == "payment" and outcome == "approve" else None,
-        ),
-        result_type=ApplicationView,
+async def _decide(
+    handle: Handle,
+    actor: Actor,
+    step: str,
+    outcome: str,
+    note: str = "",
+    corrections: tuple[str, ...] = (),
+) -> None:
+    request = DecisionRequest(
+        step_id=step,
+        outcome=outcome,
+        note=note,
+        actor=actor,
+        corrections=corrections,
+        # A billed payment step approved by hand records the SSRD's number (billing).
+        receipt_number="SSRD 2026/0001" if step == "payment" and outcome == "approve" else None,
     )
+    await handle.execute_update("decide", request, result_type=ApplicationView)
 
 
 async def pbg_with_return(handle: Handle, reg: str) -> None:
@@ -93,7 +98,10 @@ async def pbg_with_return(handle: Handle, reg: str) -> None:
         "reassign",
         ReassignRequest(step_id="completeness", to=SECRETARIAT, reason="cuti", actor=supervisor),
     )
-    await _decide(handle, SECRETARIAT, "completeness", "return", "lengkapi gambar")
+    # A return at the completeness check names the documents to upload again (10A).
+    await _decide(
+        handle, SECRETARIAT, "completeness", "return", "lengkapi gambar", ("architecture_drawings",)
+    )
     applicant = Actor(username=f"applicant:{reg}", role="applicant")
     await handle.execute_update("resubmit", ResubmitRequest(actor=applicant, note="sudah"))
     await _decide(handle, SECRETARIAT, "completeness", "approve")

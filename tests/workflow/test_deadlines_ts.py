@@ -184,7 +184,11 @@ async def test_return_for_ten_days_shifts_the_deadline_by_the_paused_working_tim
         await submitted.handle.execute_update(
             "decide",
             DecisionRequest(
-                step_id="completeness", outcome="return", note="lengkapi", actor=SECRETARIAT
+                step_id="completeness",
+                outcome="return",
+                note="lengkapi",
+                actor=SECRETARIAT,
+                corrections=("land_title",),  # 10A: the return names the items
             ),
             result_type=ApplicationView,
         )

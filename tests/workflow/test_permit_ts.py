@@ -61,10 +61,20 @@ async def test_pbg_runs_end_to_end_with_return_and_parallel_reviews(
         assert reg.startswith("PBG-")
 
         async def decide(
-            actor: Actor, step: str, outcome: str, note: str = "", receipt: str | None = None
+            actor: Actor,
+            step: str,
+            outcome: str,
+            note: str = "",
+            receipt: str | None = None,
+            corrections: tuple[str, ...] = (),
         ) -> ApplicationView:
             request = DecisionRequest(
-                step_id=step, outcome=outcome, note=note, actor=actor, receipt_number=receipt
+                step_id=step,
+                outcome=outcome,
+                note=note,
+                actor=actor,
+                receipt_number=receipt,
+                corrections=corrections,
             )
             return await handle.execute_update("decide", request, result_type=ApplicationView)
 
@@ -96,7 +106,14 @@ async def test_pbg_runs_end_to_end_with_return_and_parallel_reviews(
         assert [s.step_id for s in view.open_steps] == ["completeness"]
         assert await open_tasks(pool, reg) == ["completeness"]
 
-        view = await decide(SECRETARIAT, "completeness", "return", "gambar struktur kurang")
+        # The completeness check names the document to upload again (10A).
+        view = await decide(
+            SECRETARIAT,
+            "completeness",
+            "return",
+            "gambar struktur kurang",
+            corrections=("architecture_drawings",),
+        )
         assert view.waiting_for_applicant and view.open_steps[0].state == "returned"
         with pytest.raises(WorkflowUpdateFailedError) as waiting:
             await decide(SECRETARIAT, "completeness", "approve")

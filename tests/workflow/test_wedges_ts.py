@@ -44,11 +44,12 @@ HEALTH = staff("nina", "dinkes/health_licensing")
 
 
 async def _decide(handle: Handle, actor: Actor, step: str, outcome: str, note: str = "") -> Any:
-    return await handle.execute_update(
-        "decide",
-        DecisionRequest(step_id=step, outcome=outcome, note=note, actor=actor),
-        result_type=ApplicationView,
+    # A return at the completeness check names a document to upload again (10A).
+    corrections = ("land_title",) if outcome == "return" and step == "completeness" else ()
+    request = DecisionRequest(
+        step_id=step, outcome=outcome, note=note, actor=actor, corrections=corrections
     )
+    return await handle.execute_update("decide", request, result_type=ApplicationView)
 
 
 async def _refused(call: Any) -> tuple[str, dict[str, Any]]:
