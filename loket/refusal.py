@@ -32,6 +32,11 @@ class RefusalCode(StrEnum):
     ASSIGNEE_NOT_SERVING = "assignee_not_serving"
     AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
     STORE_REFUSED = "store_refused"  # the read model refused the data for good
+    # Issued permit (issue 10 §2)
+    PERMIT_NOT_NUMBERED = "permit_not_numbered"  # an issuing approval without its number
+    NO_SIGNING_OFFICIAL = "no_signing_official"  # nobody holds the signing position that day
+    PERMIT_BEING_ISSUED = "permit_being_issued"  # numbering/rendering in progress: retry
+    PERMIT_NOT_RENDERED = "permit_not_rendered"  # the PDF could not be rendered or stored
 
 
 class Refused(ValueError):

@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-Proto/-For are believed (HSTS, client IP); exact addresses.
     trusted_proxies: list[str] = Field(default_factory=list)
 
+    # --- issued permits (issue 10 §2) ---
+    # The public address the permit's QR code points at: <public_base_url>/verify/<number>.
+    public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s]+$")
+    # A PDF checked against an issued permit is hashed while it streams in, never stored;
+    # larger than this it cannot be one of ours (an issued PDF is a few KB).
+    verify_max_bytes: int = Field(default=256 * 1024, ge=1024)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

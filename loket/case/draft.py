@@ -50,6 +50,7 @@ class Draft:
         self.fees: FeeAssessment | None = state.fees
         self.calendar_version = state.calendar_version
         self.finished_at = state.finished_at
+        self.permit_number = state.permit_number
         self._seq = state.seq
         self._hashes = list(state.hashes)
         self._tasks: dict[tuple[str, int], TaskRecord] = {}
@@ -69,7 +70,13 @@ class Draft:
             seq=self._seq,
             hashes=tuple(self._hashes),
             finished_at=self.finished_at,
+            permit_number=self.permit_number,
         )
+
+    @property
+    def seq(self) -> int:
+        """The audit seq of the last entry added."""
+        return self._seq
 
     def audit(
         self,

@@ -138,6 +138,7 @@ class ApplicationView(_Msg):
     finished_at: datetime | None = None
     audit_seq: int = 0
     audit_head: str = ""
+    permit_number: str | None = None  # issued permit (issue 10 §2)
 
 
 # --- activity batches --------------------------------------------------------------------

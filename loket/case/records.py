@@ -137,6 +137,7 @@ def view(case: Case, state: CaseState) -> ApplicationView:
         finished_at=state.finished_at,
         audit_seq=state.seq,
         audit_head=state.head_hash,
+        permit_number=state.permit_number,
     )
 
 

@@ -61,6 +61,7 @@ class CaseState(_Frozen):
     seq: int = 0  # audit events written so far
     hashes: tuple[str, ...] = ()  # the audit chain as this case wrote it, hashes[seq - 1]
     finished_at: datetime | None = None
+    permit_number: str | None = None  # issued permit (issue 10 §2)
 
     @property
     def finished(self) -> bool:

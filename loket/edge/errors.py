@@ -157,6 +157,12 @@ _REFUSAL_STATUS: dict[RefusalCode, type[ApiError]] = {
     RefusalCode.OUTSIDE_CALENDAR: Invalid,
     RefusalCode.AMOUNT_OUT_OF_RANGE: Invalid,
     RefusalCode.STORE_REFUSED: Invalid,
+    # Issued permit (issue 10 §2): a missing official is the office's to fix (409); the
+    # rest pass with time (503).
+    RefusalCode.PERMIT_NOT_NUMBERED: Conflict,
+    RefusalCode.NO_SIGNING_OFFICIAL: Conflict,
+    RefusalCode.PERMIT_BEING_ISSUED: Unavailable,
+    RefusalCode.PERMIT_NOT_RENDERED: Unavailable,
 }
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from loket.calendar import WorkDuration
 from loket.fees import FeeSchedule
+from loket.route.issuance import IssuedPermitSpec
 
 IDENT = r"^[a-z][a-z0-9_]*$"
 
@@ -128,6 +129,8 @@ class TaskStep(_Strict):
     )
     assesses_fees: bool = Field(default=False, description="the bill (SKRD) is issued here")
     escalation: list[EscalationRule] | None = None
+    # Issued permit (issue 10 §2): approving this step numbers, renders and issues it.
+    issues_permit: bool = Field(default=False, description="approving this step issues the permit")
 
 
 class ParallelStep(_Strict):
@@ -178,6 +181,8 @@ class PermitType(_Strict):
         default_factory=list, description="route default for steps that give none"
     )
     steps: list[Step] = Field(min_length=1)
+    # Issued permit (issue 10 §2): the document the step with 'issues_permit' issues.
+    issued_permit: IssuedPermitSpec | None = None
 
     @property
     def key(self) -> str:

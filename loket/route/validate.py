@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from loket.expr import ExpressionError, compile_expression
 from loket.route.form import sample_environments
 from loket.route.graph import RouteGraph, build_graph, exits_reachable
+from loket.route.issuance_checks import check_issuance
 from loket.route.model import (
     RESERVED_TARGETS,
     AgencyCatalog,
@@ -33,6 +34,7 @@ def check_permit(permit: PermitType, agencies: AgencyCatalog) -> list[Problem]:
     problems += _check_structure(permit, graph)
     problems += _check_expressions(permit)
     problems += _check_fees_step(permit)
+    problems += check_issuance(permit)
     return problems
 
 
