@@ -27,6 +27,7 @@ _COMMAND_MODULES = (
     "loket.cli_calendar",
     "loket.store.cli",
     "loket.cli_audit",
+    "loket.cli_permits",
     "loket.cli_run",
 )
 

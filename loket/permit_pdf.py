@@ -100,7 +100,7 @@ class _Pdf(FPDF):
         self.set_font("Helvetica", "B" if bold else "", 10)
         for line in lines:
             self.set_x(x)
-            self.multi_cell(80, 5, latin1(line), new_x="LMARGIN", new_y="NEXT")
+            self.multi_cell(80, 5, latin1(line), align="L", new_x="LMARGIN", new_y="NEXT")
 
     def pair(self, label: str, value: str) -> None:
         self.set_font("Helvetica", "", 10)

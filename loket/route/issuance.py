@@ -104,10 +104,11 @@ def valid_until(spec: IssuedPermitSpec, issued_on: date) -> date | None:
 
 
 def mask_id(value: str) -> str:
-    """A NIK as the public may see it: first 4 and last 4 characters, the rest hidden
-    (3316********0001). Short values keep at most their last 2."""
+    """A NIK as the public may see it: first 4 (the regency's code) and last 4 characters,
+    the rest hidden (3316********0001). Shorter values keep at most their last 2: never
+    more than half shows."""
     value = value.strip()
-    if len(value) >= 12:
+    if len(value) >= 16:
         return value[:4] + "*" * (len(value) - 8) + value[-4:]
     keep = min(2, len(value) // 3)
     return "*" * (len(value) - keep) + value[len(value) - keep :]
