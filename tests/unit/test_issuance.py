@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loket.case.permit import issues_permit, numbering_request
 from loket.case.messages import Actor, DecisionRequest
+from loket.case.permit import issues_permit, numbering_request
 from loket.route.issuance import (
     NUMBER_MAX_LENGTH,
     NUMBER_PATTERN,
