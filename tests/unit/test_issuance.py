@@ -4,15 +4,20 @@ a definition's issuing step and permit spec."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from loket.calendar import calendar_for
+from loket.calendar_data import covered_years, load_calendar
+from loket.case import records
+from loket.case.core import Case
 from loket.case.messages import Actor, DecisionRequest
-from loket.case.permit import issues_permit, numbering_request
+from loket.case.permit import IssuedPermit, issues_permit, numbering_request
+from loket.refusal import RefusalCode, Refused
 from loket.route.issuance import (
     NUMBER_MAX_LENGTH,
     NUMBER_PATTERN,
@@ -25,7 +30,7 @@ from loket.route.loader import load_catalog
 from loket.route.model import PermitType, TaskStep
 from loket.route.validate import check_permit
 from loket.settings import PROJECT_ROOT
-from tests.support import PBG_FORM
+from tests.support import PBG_FORM, SIP_FORM
 
 CATALOG = load_catalog(PROJECT_ROOT / "definitions")
 PBG = CATALOG.permits["PBG"]
@@ -190,6 +195,48 @@ def test_which_decision_issues_and_what_it_asks_the_numbering_for() -> None:
 
 
 def _now() -> Any:
-    from datetime import UTC, datetime
-
     return datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+
+
+def test_the_case_core_issues_only_a_numbered_permit_and_tells_the_applicant() -> None:
+    definitions = PROJECT_ROOT / "definitions"
+    sip = CATALOG.permits["SIP"]
+    case = Case(sip, calendar_for(load_calendar(definitions, *covered_years(definitions))))
+    now = datetime(2026, 12, 1, 2, tzinfo=UTC)
+    state = case.start("SIP-2026-000001", dict(SIP_FORM), ISSUER, now).state
+    for step, counter in (
+        ("registration", "dpmptsp/front_office"),
+        ("health_verification", "dinkes/health_licensing"),
+    ):
+        actor = Actor(username="s", role="staff", counters=(counter,))
+        request = DecisionRequest(step_id=step, outcome="approve", actor=actor)
+        state = case.decide(state, request, now).state
+    approve = DecisionRequest(step_id="issuance", outcome="approve", actor=ISSUER)
+    with pytest.raises(Refused) as refused:
+        case.decide(state, approve, now)
+    assert refused.value.code is RefusalCode.PERMIT_NOT_NUMBERED
+    issued = IssuedPermit(
+        number="503/0001/SIP/DPMPTSP/2026",
+        issued_on=date(2026, 12, 1),
+        valid_until=date(2031, 11, 30),
+        pdf_sha256="c" * 64,
+        pdf_size=3600,
+    )
+    change = case.decide(state, approve, now, issued)
+    assert change.state.permit_number == issued.number and change.state.finished
+    assert change.batch is not None
+    events = [e.event for e in change.batch.audit]
+    assert events[0] == "permit_issued" and events[-1] == "application_finished"
+    entry = change.batch.audit[0]
+    assert entry.details["permit_number"] == issued.number
+    assert entry.details["pdf_sha256"] == "c" * 64
+    (note,) = change.batch.notifications
+    assert note.kind == "permit_ready" and note.recipient == "applicant"
+    assert note.key == f"SIP-2026-000001:permit_ready:{entry.seq}"
+    assert note.payload == {
+        "registration_number": "SIP-2026-000001",
+        "permit_type": "SIP",
+        "permit_number": issued.number,
+        "verify_path": "/verify/503/0001/SIP/DPMPTSP/2026",
+    }
+    assert records.view(case, change.state).permit_number == issued.number
