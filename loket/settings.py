@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # A PDF checked against an issued permit is hashed while it streams in, never stored;
     # larger than this it cannot be one of ours (an issued PDF is a few KB).
     verify_max_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Verifications (page, API, PDF checks) per client address and rate window: numbers are
+    # sequential, so without a brake one could walk them all and collect holders' names.
+    verify_per_ip: int = Field(default=60, ge=1)
 
 
 @lru_cache(maxsize=1)

@@ -42,7 +42,15 @@ async def get_issued_permit(services: ServicesDep, number: PermitNumber) -> Perm
 @router.post(
     "/issued-permits/{number:path}/check",
     summary="Check that a PDF (the request body) is exactly the one issued",
-    openapi_extra={"requestBody": {"content": {"application/pdf": {"schema": {"type": "string"}}}}},
+    # The file's bytes as the body, whatever its type: a forged file need not be a PDF.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
 )
 async def post_issued_permit_check(
     services: ServicesDep, number: PermitNumber, request: Request

@@ -40,7 +40,7 @@ ENGLISH: dict[str, str] = {
     "permit_not_rendered": "the permit's document could not be produced; retry later",
     "issued_permit_not_found": "no issued permit {number}",
     "permit_file_too_large": "the file is larger than {limit} bytes: it is not the issued permit",
-    "permit_already_revoked": "permit {number} was revoked already",
+    "permit_not_issued": "no permit has been issued for {registration_number} yet",
     # the edge's own
     "not_found": "not found",
     "task_not_found": "no task '{step_id}' of {registration_number} at your counters",
@@ -95,7 +95,7 @@ INDONESIAN: dict[str, str] = {
     "permit_not_rendered": "dokumen izin tidak dapat dibuat; coba lagi nanti",
     "issued_permit_not_found": "tidak ada izin terbit bernomor {number}",
     "permit_file_too_large": "berkas lebih dari {limit} byte: bukan dokumen izin yang diterbitkan",
-    "permit_already_revoked": "izin {number} sudah dicabut",
+    "permit_not_issued": "belum ada izin yang diterbitkan untuk {registration_number}",
     "not_found": "tidak ditemukan",
     "task_not_found": "tidak ada tugas '{step_id}' untuk {registration_number} di loket Anda",
     "application_not_found": "tidak ada permohonan {registration_number}",

@@ -20,11 +20,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from loket.files import file_store
 from loket.route.issuance import NUMBER_PATTERN
-from loket.services.context import Services, utcnow
-from loket.services.errors import Invalid, NotFound, Unavailable
-from loket.services.public import _check_access, tracking_not_found
+from loket.services.context import Services, client_ip, utcnow
+from loket.services.errors import Conflict, Invalid, NotFound, TooMany, Unavailable
+from loket.services.public import _check_access
 from loket.services.rows import User
-from loket.store import permits
+from loket.services.security import log_refused
+from loket.store import permits, ratelimit
 from loket.text import Text
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,25 @@ def _verification(services: Services, row: permits.PermitRow) -> PermitVerificat
     )
 
 
+async def _brake(services: Services, number: str) -> None:
+    s = services.settings
+    ip = client_ip.get() or "unknown"
+    async with services.acquire() as conn:
+        verdict = await ratelimit.hit(
+            conn, f"verify:ip:{ip}", limit=s.verify_per_ip, window_s=s.rate_window_s, now=utcnow()
+        )
+    if not verdict.allowed:
+        await log_refused(
+            services,
+            action="verify_permit",
+            code="rate_limited",
+            details={"number": number, "retry_after": verdict.retry_after_s},
+        )
+        raise TooMany("rate_limited", retry_after=verdict.retry_after_s)
+
+
 async def _issued(services: Services, number: str) -> permits.PermitRow:
+    await _brake(services, number)
     if not re.fullmatch(NUMBER_PATTERN, number):
         raise issued_permit_not_found(number)
     async with services.acquire() as conn:
@@ -169,7 +188,8 @@ async def applicant_pdf(
     async with services.acquire() as conn:
         row = await permits.permit_of(conn, registration_number)
     if row is None or row.status == "numbered" or row.pdf_sha256 is None:
-        raise tracking_not_found()
+        # The code was right: the applicant may know that nothing is issued yet.
+        raise Conflict("permit_not_issued", registration_number=registration_number)
     store = file_store(services.settings)
     if not await store.exists(row.pdf_sha256):
         # Checked before the answer starts: a missing file is a fault to fix, not half a PDF.

@@ -17,7 +17,8 @@ import pypdf
 import pypdfium2
 import zxingcpp
 
-from tests.api.harness import Api, running_api
+from loket.compose import create_app
+from tests.api.harness import Api, api_settings, running_api
 from tests.support import PBG_FORM, eventually
 
 MBR_FORM = {**PBG_FORM, "is_mbr": True, "building_area_m2": 90, "fence_length_m": 0}
@@ -191,17 +192,20 @@ async def test_unknown_numbers_and_oversized_files_are_refused(api: Api) -> None
         {"reason": "tidak ada"},
     )
     assert r.status_code == 404 and r.json()["code"] == "issued_permit_not_found"
+    # Before issuance the applicant (right code) is told so; a wrong code is "not found".
+    submitted = await api.submit("PBG", MBR_FORM)
+    url = f"/api/public/applications/{submitted['registration_number']}/permit"
+    r = await api.http.post(url, json={"access_code": submitted["access_code"]})
+    assert r.status_code == 409 and r.json()["code"] == "permit_not_issued"
+    r = await api.http.post(url, json={"access_code": "bukan-kodenya"})
+    assert r.status_code == 404 and r.json()["code"] == "tracking_not_found"
 
 
-async def test_a_file_past_the_limit_is_refused_naming_the_field(
+async def test_a_file_past_the_limit_is_refused_and_verifications_are_braked(
     temporal_ts_env: Any, db_dsn: str, task_queue: str
 ) -> None:
-    from loket.compose import create_app
-    from tests.api.harness import api_settings
-
-    app = create_app(
-        api_settings(task_queue, verify_max_bytes=2048), db_dsn, client=temporal_ts_env.client
-    )
+    settings = api_settings(task_queue, verify_max_bytes=2048, verify_per_ip=3)
+    app = create_app(settings, db_dsn, client=temporal_ts_env.client)
     async with running_api(temporal_ts_env.client, db_dsn, task_queue, app=app) as api:
         await _users(api)
         _, _, view = await _issue(api)
@@ -214,3 +218,10 @@ async def test_a_file_past_the_limit_is_refused_naming_the_field(
         assert r.status_code == 422 and r.json()["code"] == "permit_file_too_large"
         assert r.json()["params"] == {"limit": 2048}
         assert [e["field"] for e in r.json()["errors"]] == ["file"]
+        # Numbers are sequential: walking them is braked per address (3 a window here).
+        for _ in range(2):
+            assert (await api.http.get(f"/api/public/issued-permits/{number}")).status_code == 200
+        r = await api.http.get(f"/api/public/issued-permits/{number}")
+        assert r.status_code == 429 and r.json()["code"] == "rate_limited"
+        assert int(r.headers["retry-after"]) >= 1
+        assert (await api.http.get(f"/verify/{number}")).status_code == 429

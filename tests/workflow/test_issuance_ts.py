@@ -6,6 +6,7 @@ cancel is refused (a number taken for a cancelled file would be a gap)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import date
 from typing import Any
 
@@ -70,10 +71,15 @@ async def test_the_update_answers_with_the_number_and_a_retry_the_same(
     client = temporal_ts_env.client
     async with build_worker(client, pool, task_queue):
         (reg,) = await submit_sips(client, pool, catalog, calendar_snapshot, task_queue, 1)
+        started = time.perf_counter()
         handle = await _to_issuance(client, reg)
+        plain = (time.perf_counter() - started) / (len(ROUTE) - 1)
+        started = time.perf_counter()
         view = await _issue(handle)
+        issuing = time.perf_counter() - started
         again = await _issue(handle)
         result = await handle.result()
+    print(f"\nplain decision {plain * 1000:.0f} ms; issuing decision {issuing * 1000:.0f} ms")
     assert view.status == "approved" and view.permit_number is not None
     assert view.permit_number.startswith("503/0001/SIP/DPMPTSP/")
     assert again.permit_number == view.permit_number == result.permit_number
