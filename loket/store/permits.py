@@ -9,22 +9,16 @@ issuances) and the permit row inserted. A rollback takes no number.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
-
-import asyncpg
 
 from loket.case.messages import RecordBatch
 from loket.case.permit import NumberingRequest, PermitDocument, Signer, issued_from_audit
-from loket.officials import OFFICIALS_FILE, OfficialIn, load_officials
+from loket.officials import OfficialIn
 from loket.route.issuance import render_number, valid_until
 from loket.store.db import Conn
-
-log = logging.getLogger(__name__)
 
 VERIFY_PATH = "/verify/{number}"
 
@@ -287,15 +281,3 @@ async def seed_officials(conn: Conn, entries: Sequence[OfficialIn]) -> int:
         for o in entries:
             await add_official(conn, **o.model_dump(), created_by="seed")
         return len(entries)
-
-
-async def seed_from_definitions(dsn: str, definitions: Path) -> int:
-    """``loket dev``: the development officials, once, into an empty table."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        added = await seed_officials(conn, load_officials(definitions))
-    finally:
-        await conn.close()
-    if added:
-        log.info("officials: %d seeded from %s", added, definitions / OFFICIALS_FILE)
-    return added

@@ -32,8 +32,8 @@ from loket.route.loader import Catalog
 from loket.settings import PROJECT_ROOT
 from loket.store.chain import check_chain
 from loket.store.db import create_pool
+from loket.store.dev_seed import seed_from_definitions
 from loket.store.migrate import migrate
-from loket.store.permits import seed_from_definitions
 from tests.support import refusal_code
 from tests.workflow.support import FRONT, ISSUANCE, staff, submit_sips
 from worker import build_worker
