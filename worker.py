@@ -23,10 +23,12 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 import workflows.permit
 from activities.notify import NotifyActivities
+from activities.permits import PermitActivities
 from activities.records import RecordActivities
 from loket import metrics
 from loket.api import ops
-from loket.settings import Settings
+from loket.files import file_store
+from loket.settings import Settings, get_settings
 from loket.store import gauges
 from loket.store.db import create_pool
 from loket.temporal import connect, connect_config
@@ -43,6 +45,7 @@ PASSTHROUGH = (
     "loket",
     "workflows.messages",
     "workflows.shell",
+    "workflows.issuance",
     "pydantic",
     "pydantic_core",
     "cel",
@@ -86,15 +89,24 @@ def build_worker(
     http: httpx.AsyncClient | None = None,
     extra_activities: Sequence[Callable[..., Any]] = (),
     graceful_shutdown_s: float = 0.0,
+    settings: Settings | None = None,
 ) -> Worker:
     ensure_workflow_bytecode()
     records = RecordActivities(pool)
     notify = NotifyActivities(pool, webhook_url, http or httpx.AsyncClient())
+    settings = settings or get_settings()
+    permits = PermitActivities(pool, file_store(settings), settings.public_base_url)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[PermitWorkflow],
-        activities=[records.record_transition, notify.deliver_notification, *extra_activities],
+        activities=[
+            records.record_transition,
+            notify.deliver_notification,
+            permits.number_permit,
+            permits.render_permit,
+            *extra_activities,
+        ],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=max_concurrent_activities,
         # On shutdown, in-flight activities get this long before they are cancelled.
@@ -137,6 +149,7 @@ async def run_worker(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
                 webhook_url=settings.webhook_url,
                 http=http,
                 graceful_shutdown_s=settings.worker_graceful_shutdown_s,
+                settings=settings,
             )
             checks = {
                 "postgresql": ops.postgres_check(pool, settings.ready_timeout_s),

@@ -22,7 +22,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from activities.notify import NotifyActivities
+from activities.permits import PermitActivities
 from activities.records import RecordActivities
+from loket.files import file_store
+from loket.settings import get_settings
 from loket.store.db import create_pool
 from worker import workflow_runner
 from workflows.permit import PermitWorkflow
@@ -61,11 +64,18 @@ async def _worker(args: argparse.Namespace, client: Client) -> AsyncIterator[Wor
         async with httpx.AsyncClient() as http:
             records = RecordActivities(pool)
             notify = NotifyActivities(pool, "", http)  # no webhook: outbox rows only
+            settings = get_settings()  # issuing steps number and render their permit
+            issue = PermitActivities(pool, file_store(settings), settings.public_base_url)
             yield Worker(
                 client,
                 task_queue=args.task_queue,
                 workflows=[PermitWorkflow],
-                activities=[records.record_transition, notify.deliver_notification],
+                activities=[
+                    records.record_transition,
+                    notify.deliver_notification,
+                    issue.number_permit,
+                    issue.render_permit,
+                ],
                 workflow_runner=workflow_runner(),
                 **_knobs(args),
             )

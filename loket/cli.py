@@ -28,6 +28,7 @@ _COMMAND_MODULES = (
     "loket.store.cli",
     "loket.cli_audit",
     "loket.cli_payments",
+    "loket.cli_permits",
     "loket.cli_run",
 )
 

@@ -249,6 +249,9 @@ class _Stack:
 
             await self._phase(migrate(dsn))
             logger.info("PostgreSQL: migrations applied")
+            from loket.store.dev_seed import seed_from_definitions
+
+            await self._phase(seed_from_definitions(dsn, settings.definitions_dir))
             return await self._serve(dsn)
 
     async def _serve(self, dsn: str) -> int:

@@ -52,6 +52,11 @@ class RefusalCode(StrEnum):
     DOCUMENT_NOT_RETURNED = "document_not_returned"  # the counter did not ask for this slot
     DOCUMENTS_LOCKED = "documents_locked"  # the applicant may upload only now or on return
     CORRECTIONS_REQUIRED = "corrections_required"  # a return here must name the items
+    # Issued permit (issue 10 §2)
+    PERMIT_NOT_NUMBERED = "permit_not_numbered"  # an issuing approval without its number
+    NO_SIGNING_OFFICIAL = "no_signing_official"  # nobody holds the signing position that day
+    PERMIT_BEING_ISSUED = "permit_being_issued"  # numbering/rendering in progress: retry
+    PERMIT_NOT_RENDERED = "permit_not_rendered"  # the PDF could not be rendered or stored
 
 
 class Refused(ValueError):

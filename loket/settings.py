@@ -143,6 +143,15 @@ class Settings(BaseSettings):
     # --- documents (10A): credentials of an s3:// file store (LOKET_FILE_STORE_URL) ---
     s3_access_key: SecretStr = SecretStr("")
     s3_secret_key: SecretStr = SecretStr("")
+    # --- issued permits (issue 10 §2) ---
+    # The public address the permit's QR code points at: <public_base_url>/verify/<number>.
+    public_base_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://[^\s]+$")
+    # A PDF checked against an issued permit is hashed while it streams in, never stored;
+    # larger than this it cannot be one of ours (an issued PDF is a few KB).
+    verify_max_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Verifications (page, API, PDF checks) per client address and rate window: numbers are
+    # sequential, so without a brake one could walk them all and collect holders' names.
+    verify_per_ip: int = Field(default=60, ge=1)
 
 
 @lru_cache(maxsize=1)

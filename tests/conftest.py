@@ -70,9 +70,24 @@ async def migrated_template(pg_dsn: str) -> AsyncIterator[str]:
     dsn = await services.create_database(pg_dsn, name)
     try:
         await migrate(dsn)
+        await _seed_officials(dsn)
         yield name
     finally:
         await services.drop_database(pg_dsn, name)
+
+
+async def _seed_officials(dsn: str) -> None:
+    """Signing officials of the development seed: issuing a permit needs one on file."""
+    from loket.officials import load_officials
+    from loket.store.permits import seed_officials
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        await seed_officials(
+            conn, load_officials(Path(__file__).resolve().parents[1] / "definitions")
+        )
+    finally:
+        await conn.close()
 
 
 # Workflow IDs are registration numbers, and a Temporal server lives for the whole session

@@ -286,6 +286,10 @@ _FAKE_STACK = textwrap.dedent(
         await connection.close()
 
 
+    async def seed_from_definitions(dsn, definitions):
+        return 0
+
+
     async def run_worker(settings, dsn, stop):
         client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
         await client.workflow_service.get_system_info(
@@ -311,6 +315,7 @@ _FAKE_STACK = textwrap.dedent(
 
     for name, attrs in {
         "loket.store.migrate": {"migrate": migrate},
+        "loket.store.dev_seed": {"seed_from_definitions": seed_from_definitions},
         "worker": {"run_worker": run_worker},
         "loket.compose": {"create_app": create_app},
     }.items():

@@ -41,8 +41,19 @@ with workflow.unsafe.imports_passed_through():
         RecomputeRequest,
         ResubmitRequest,
     )
+    from loket.case.permit import IssuedPermit, PermitDocument, issues_permit, numbering_request
     from loket.case.state import CaseState
     from loket.refusal import RefusalCode, Refused
+    from workflows.issuance import (
+        NUMBER_ACTIVITY,
+        NUMBER_RETRY,
+        NUMBER_TIMEOUT,
+        PERMIT_PATCH,
+        RENDER_ACTIVITY,
+        RENDER_RETRY,
+        RENDER_TIMEOUT,
+        issue_refusal,
+    )
     from workflows.shell import (
         DELIVER_ACTIVITY,
         DELIVERY_RETRY,
@@ -80,6 +91,7 @@ class PermitWorkflow:
         self._changes = 0  # bumped on every recorded change: wakes the deadline loop
         self._halted = False  # escalation stopped: the store refused one of its batches
         self._deliveries: list[asyncio.Future[Any]] = []
+        self._issuing = 0  # issuing decisions numbering or rendering their permit now
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -143,11 +155,15 @@ class PermitWorkflow:
 
     @workflow.update(name="decide")
     async def decide(self, request: DecisionRequest) -> ApplicationView:
+        if issues_permit(self._case.permit, request) and workflow.patched(PERMIT_PATCH):
+            return await self._issue(request)
         return await self._change(lambda s, now: self._case.decide(s, request, now))
 
     @decide.validator
     def _validate_decide(self, request: DecisionRequest) -> None:
         self._check(lambda s: self._case.check_decide(s, request))
+        if self._issuing and issues_permit(self._case.permit, request):
+            raise refuse(RefusalCode.PERMIT_BEING_ISSUED)
 
     @workflow.update(name="claim")
     async def claim(self, request: ClaimRequest) -> ApplicationView:
@@ -196,6 +212,8 @@ class PermitWorkflow:
     @cancel.validator
     def _validate_cancel(self, request: CancelRequest) -> None:
         self._check(lambda s: self._case.check_cancel(s, request))
+        if self._issuing:  # a number taken for a file cancelled meanwhile would be a gap
+            raise refuse(RefusalCode.PERMIT_BEING_ISSUED)
 
     @workflow.query(name="view")
     def view(self) -> ApplicationView:
@@ -335,3 +353,43 @@ class PermitWorkflow:
         if self._state is None:
             return UploadAnswer(code=RefusalCode.NOT_REGISTERED.value)
         return documents.answer_upload(self._case, self._state, request)
+
+    # --- the issued permit (issue 10 §2) ---------------------------------------------------
+
+    async def _issue(self, request: DecisionRequest) -> ApplicationView:
+        """Number and render the permit, then record the decision with both: the Update
+        answers with the number. Both activities are safe to retry."""
+        self._check(lambda s: self._case.check_decide(s, request))
+        state = self._current
+        numbering = numbering_request(
+            self._case.permit,
+            state.data,
+            state.registration_number,
+            workflow.now(),
+            self._case.calendar(state).snapshot.utc_offset_hours,
+        )
+        self._issuing += 1
+        try:
+            document = await workflow.execute_activity(
+                NUMBER_ACTIVITY,
+                numbering,
+                result_type=PermitDocument,
+                start_to_close_timeout=NUMBER_TIMEOUT,
+                retry_policy=NUMBER_RETRY,
+                summary=f"number the permit of {state.registration_number}",
+            )
+            issued = await workflow.execute_activity(
+                RENDER_ACTIVITY,
+                document,
+                result_type=IssuedPermit,
+                start_to_close_timeout=RENDER_TIMEOUT,
+                retry_policy=RENDER_RETRY,
+                summary=f"render permit {document.number}",
+            )
+        except ActivityError as exc:
+            workflow.logger.error("permit not issued: %s", exc.cause)
+            raise issue_refusal(exc) from None
+        finally:
+            self._issuing -= 1
+        # Computed and queued with no await after the counter drops: no cancel slips in.
+        return await self._change(lambda s, now: self._case.decide(s, request, now, issued))

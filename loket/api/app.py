@@ -27,6 +27,7 @@ from loket.api import (
     monitoring,
     ops,
     payments,
+    permits,
     public,
     staff,
     supervisor,
@@ -141,6 +142,8 @@ def create_api(lifespan: Lifespan) -> FastAPI:
     app.include_router(payments.router)
     app.include_router(documents.public_router)  # 10A
     app.include_router(documents.staff_router)  # 10A
+    app.include_router(permits.router)  # issued permits (issue 10 §2)
+    app.include_router(permits.admin_router)
     return app
 
 

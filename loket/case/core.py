@@ -31,6 +31,7 @@ from loket.case.messages import (
     RecomputeRequest,
     ResubmitRequest,
 )
+from loket.case.permit import IssuedPermit, record_issue
 from loket.case.state import CaseState, ServiceClock, StepClock
 from loket.refusal import RefusalCode, Refused
 from loket.route.model import PermitType
@@ -97,12 +98,19 @@ class Case:
         billing.check_decision(state, request)
         documents.check_decision(self, state, request)
 
-    def decide(self, state: CaseState, request: DecisionRequest, now: datetime) -> Change:
+    def decide(
+        self,
+        state: CaseState,
+        request: DecisionRequest,
+        now: datetime,
+        issued: IssuedPermit | None = None,
+    ) -> Change:
         self.check_decide(state, request)
         transition = self.stepper.decide(state.route, state.data, request.step_id, request.outcome)
         draft = Draft(self, state, now)
         billing.teller_paid(draft, request)
         documents.record_decision(self, draft, request)
+        record_issue(self.permit, draft, request, issued)
         self._apply(draft, transition, request.actor, request.note)
         return draft.done()
 

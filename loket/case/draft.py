@@ -52,6 +52,7 @@ class Draft:
         self.fees: FeeAssessment | None = state.fees
         self.calendar_version = state.calendar_version
         self.finished_at = state.finished_at
+        self.permit_number = state.permit_number
         self._seq = state.seq
         self._hashes = list(state.hashes)
         self._tasks: dict[tuple[str, int], TaskRecord] = {}
@@ -85,6 +86,7 @@ class Draft:
             finished_at=self.finished_at,
             bills=tuple(self.bills.values()),
             documents=self.documents,
+            permit_number=self.permit_number,
         )
 
     def audit(

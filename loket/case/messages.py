@@ -146,6 +146,7 @@ class ApplicationView(_Msg):
     audit_seq: int = 0
     audit_head: str = ""
     bills: tuple[Bill, ...] = ()
+    permit_number: str | None = None  # issued permit (issue 10 §2)
 
 
 # --- activity batches --------------------------------------------------------------------

@@ -138,6 +138,7 @@ def view(case: Case, state: CaseState) -> ApplicationView:
         audit_seq=state.seq,
         audit_head=state.head_hash,
         bills=state.bills,
+        permit_number=state.permit_number,
     )
 
 

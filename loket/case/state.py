@@ -65,6 +65,7 @@ class CaseState(_Frozen):
     finished_at: datetime | None = None
     bills: tuple[Bill, ...] = ()  # billing (issue 11): every bill issued, by index
     documents: DocumentsState = DocumentsState()
+    permit_number: str | None = None  # issued permit (issue 10 §2)
 
     @property
     def finished(self) -> bool:

@@ -175,6 +175,12 @@ _REFUSAL_STATUS: dict[RefusalCode, type[ApiError]] = {
     RefusalCode.DOCUMENT_NOT_RETURNED: Conflict,
     RefusalCode.DOCUMENTS_LOCKED: Conflict,
     RefusalCode.CORRECTIONS_REQUIRED: Invalid,
+    # Issued permit (issue 10 §2): a missing official is the office's to fix (409); the
+    # rest pass with time (503).
+    RefusalCode.PERMIT_NOT_NUMBERED: Conflict,
+    RefusalCode.NO_SIGNING_OFFICIAL: Conflict,
+    RefusalCode.PERMIT_BEING_ISSUED: Unavailable,
+    RefusalCode.PERMIT_NOT_RENDERED: Unavailable,
 }
 
 

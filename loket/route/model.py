@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 from loket.calendar import WorkDuration
 from loket.fees import FeeSchedule
 from loket.label import Label
+from loket.route.issuance import IssuedPermitSpec
 
 IDENT = r"^[a-z][a-z0-9_]*$"
 
@@ -195,6 +196,8 @@ class TaskStep(_Strict):
     checks_documents: bool = Field(
         default=False, description="staff check each document here; a return names the items"
     )
+    # Issued permit (issue 10 §2): approving this step numbers, renders and issues it.
+    issues_permit: bool = Field(default=False, description="approving this step issues the permit")
 
 
 class ParallelStep(_Strict):
@@ -247,6 +250,8 @@ class PermitType(_Strict):
     )
     steps: list[Step] = Field(min_length=1)
     document_rules: DocumentRules = Field(default_factory=DocumentRules)
+    # Issued permit (issue 10 §2): the document the step with 'issues_permit' issues.
+    issued_permit: IssuedPermitSpec | None = None
 
     @property
     def key(self) -> str:

@@ -11,6 +11,7 @@ from loket.expr import ExpressionError, compile_expression
 from loket.route.billing import check_payment_step
 from loket.route.form import sample_environments
 from loket.route.graph import RouteGraph, build_graph, exits_reachable
+from loket.route.issuance_checks import check_issuance
 from loket.route.labels import check_labels
 from loket.route.model import (
     RESERVED_TARGETS,
@@ -39,6 +40,7 @@ def check_permit(permit: PermitType, agencies: AgencyCatalog) -> list[Problem]:
     problems += check_labels(permit)
     problems += check_policies(permit)
     problems += check_payment_step(permit)
+    problems += check_issuance(permit)
     return problems
 
 

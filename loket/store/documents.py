@@ -135,8 +135,14 @@ async def version(
 
 
 async def is_referenced(conn: Conn, sha256: str) -> bool:
-    """Whether any application holds this content (a refused upload's file may go)."""
-    found = await conn.fetchval("SELECT 1 FROM document_versions WHERE sha256 = $1", sha256)
+    """Whether anything holds this content: an application's document or an issued permit's
+    PDF (the file store is shared and content-addressed). A refused upload's file may go
+    only when neither does."""
+    found = await conn.fetchval(
+        "SELECT 1 FROM document_versions WHERE sha256 = $1"
+        " UNION ALL SELECT 1 FROM permits WHERE pdf_sha256 = $1 LIMIT 1",
+        sha256,
+    )
     return found is not None
 
 

@@ -13,6 +13,7 @@ import asyncpg
 
 from loket.case.audit import audit_hash
 from loket.case.messages import AuditEntry, RecordBatch
+from loket.store import permits
 from loket.store.billing import write_bills
 from loket.store.chain import audit_rows, internal_breaks
 from loket.store.complaints import open_supervisions
@@ -85,6 +86,7 @@ async def apply_batch(pool: asyncpg.Pool, batch: RecordBatch) -> bool:
         last_seq, last_hash = (head["last_seq"], head["last_hash"]) if head else (0, "")
         if batch.audit and batch.audit[-1].seq <= last_seq:
             return False
+        await permits.record_issued(conn, batch, last_seq)  # issued permit (issue 10 §2)
         fees = app.fees.model_dump(mode="json") if app.fees else None
         await conn.execute(
             _UPSERT_APPLICATION,

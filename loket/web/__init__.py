@@ -12,6 +12,7 @@ from loket.web import (
     document_pages,
     payment_pages,
     performance_pages,
+    permit_pages,
     public_pages,
     staff_pages,
 )
@@ -31,5 +32,6 @@ def install(app: FastAPI, web_settings: WebSettings | None = None) -> None:
     app.include_router(performance_pages.router)
     app.include_router(payment_pages.router)
     app.include_router(document_pages.router)  # 10A
+    app.include_router(permit_pages.router)  # issued permits (issue 10 §2)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)

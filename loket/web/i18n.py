@@ -275,6 +275,7 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "deadlines_recomputed": ("Tenggat dihitung ulang", "Deadlines recomputed"),
     "branches_forked": ("Pemeriksaan paralel dimulai", "Parallel reviews started"),
     "branches_joined": ("Pemeriksaan paralel selesai", "Parallel reviews joined"),
+    "permit_issued": ("Izin diterbitkan", "Permit issued"),  # issue 10 §2
 }
 
 # Features keep their words in modules of their own.

@@ -26,7 +26,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 COLOUR = re.compile(r"\x1b\[(?:[0-9]+;)*(?:3[0-8]|4[0-8]|9[0-7]|10[0-7])[;m]")
 COMMANDS = {
     "validate", "schema", "analyze", "simulate", "calendar", "users", "migrate",
-    "audit", "dev", "api", "worker", "openapi", "payments",
+    "audit", "dev", "api", "worker", "openapi", "payments", "officials", "permits",
 }  # fmt: skip
 
 
@@ -49,6 +49,8 @@ def test_the_commands_of_today_are_all_there() -> None:
     assert {p[1] for p in ALL if p[:1] == ("audit",) and len(p) == 2} == {
         "keygen", "digest", "verify", "check",
     }  # fmt: skip
+    assert {p[1] for p in ALL if p[:1] == ("officials",) and len(p) == 2} == {"add", "list", "seed"}
+    assert {p[1] for p in ALL if p[:1] == ("permits",) and len(p) == 2} == {"list", "revoke"}
 
 
 @pytest.mark.parametrize("path", ALL, ids=lambda p: " ".join(p) or "loket")

@@ -80,6 +80,10 @@ class Rule:
     headers: Callable[[Ctx], dict[str, str]] = lambda ctx: {}
 
 
+# Public routes whose probe names nothing that exists: their 404 is the answer, not a denial.
+NOT_SIGNED = frozenset({401, 403})
+
+
 def page(allowed: frozenset[str], body: Body = lambda ctx: {}, **kw: Any) -> Rule:
     return Rule(allowed, kind="page", body=body, **kw)
 
@@ -167,6 +171,15 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/payments/callback/{bank}"): Rule(
         frozenset(), body=lambda c: {"transaction_id": "TX-1"}
     ),
+    # --- API: issued permits (issue 10 §2); the probed number is not issued: 404 to all ------
+    ("GET", "/api/public/issued-permits/{number:path}"): Rule(EVERYONE, denial=NOT_SIGNED),
+    ("POST", "/api/public/issued-permits/{number:path}/check"): Rule(EVERYONE, denial=NOT_SIGNED),
+    ("POST", "/api/public/applications/{registration_number}/permit"): Rule(
+        frozenset({APPLICANT}), body=lambda c: {"access_code": c.code_for_role()}
+    ),
+    ("POST", "/api/admin/issued-permits/{number:path}/revoke"): Rule(
+        frozenset({ADMIN}), body=lambda c: {"reason": ""}
+    ),
     # --- pages: public ----------------------------------------------------------------------
     ("GET", "/static"): page(EVERYONE),
     ("GET", "/"): page(EVERYONE),
@@ -204,6 +217,12 @@ MATRIX: dict[tuple[str, str], Rule] = {
         body=lambda c: {"registration_number": c.reg, "access_code": c.code_for_role(), **RATINGS},
     ),
     ("GET", "/login"): page(EVERYONE),
+    ("GET", "/verify/{number:path}"): page(EVERYONE, denial=NOT_SIGNED),
+    ("POST", "/verify/{number:path}"): page(EVERYONE, denial=NOT_SIGNED),
+    ("POST", "/track/permit"): page(
+        frozenset({APPLICANT}),
+        body=lambda c: {"registration_number": c.reg, "access_code": c.code_for_role()},
+    ),
     # A wrong password answers 401 to everyone: that is the form working, not a denial.
     ("POST", "/login"): page(
         EVERYONE,
@@ -298,6 +317,7 @@ def url_of(path: str, reg: str) -> str:
         .replace("{bank}", "demo")
         .replace("{slot}", "identity")
         .replace("{version}", "1")
+        .replace("{number:path}", "503/0001/PBG/DPMPTSP/2026")
     )
 
 

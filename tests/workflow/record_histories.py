@@ -28,6 +28,7 @@ from loket.calendar_data import covered_years, load_calendar
 from loket.route.loader import load_catalog
 from loket.services.submission import submit_application
 from loket.store.db import create_pool
+from loket.store.dev_seed import seed_from_definitions
 from loket.store.migrate import migrate
 from tests.support import PBG_FORM, SIP_FORM
 from tests.workflow.conftest import DEFINITIONS, utcnow
@@ -196,6 +197,7 @@ async def main(version: str) -> None:
         async with services.embedded_postgres(Path(tmp) / "pg") as pg:
             dsn = await services.create_database(pg, "record")
             await migrate(dsn)
+            await seed_from_definitions(dsn, DEFINITIONS)  # issuing steps need a signer
             env = await WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(services.temporal_cli_path()),
                 dev_server_extra_args=services.search_attribute_args(),

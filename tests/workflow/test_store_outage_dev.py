@@ -29,8 +29,10 @@ from temporalio.testing import WorkflowEnvironment
 from loket import embedded as services
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
+from loket.settings import PROJECT_ROOT
 from loket.store.chain import check_chain
 from loket.store.db import create_pool
+from loket.store.dev_seed import seed_from_definitions
 from loket.store.migrate import migrate
 from tests.support import refusal_code
 from tests.workflow.support import FRONT, ISSUANCE, staff, submit_sips
@@ -135,6 +137,7 @@ async def test_postgres_stopped_and_killed_under_load_loses_nothing(
         server = await _start_pg(data_dir)
         dsn = await services.create_database(server.get_uri(), "outage")
         await migrate(dsn)
+        await seed_from_definitions(dsn, PROJECT_ROOT / "definitions")  # issuance signs
         pool = await create_pool(dsn)
         try:
             async with build_worker(client, pool, task_queue):

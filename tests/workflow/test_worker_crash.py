@@ -22,9 +22,12 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.notify import NotifyActivities
+from activities.permits import PermitActivities
 from activities.records import RecordActivities
 from loket.calendar import CalendarSnapshot
+from loket.files import file_store
 from loket.route.loader import Catalog
+from loket.settings import get_settings
 from loket.store.chain import check_chain
 from tests.support import eventually, refusal_code
 from tests.workflow.support import submit_sips
@@ -176,11 +179,17 @@ async def test_a_batch_retried_after_its_commit_writes_nothing_twice(
     records = AnswerLostAfterCommit(pool)
     async with httpx.AsyncClient() as http:
         notify = NotifyActivities(pool, "", http)
+        issue = PermitActivities(pool, file_store(get_settings()), get_settings().public_base_url)
         worker = Worker(
             client,
             task_queue=task_queue,
             workflows=[PermitWorkflow],
-            activities=[records.record_transition, notify.deliver_notification],
+            activities=[
+                records.record_transition,
+                notify.deliver_notification,
+                issue.number_permit,
+                issue.render_permit,
+            ],
             workflow_runner=workflow_runner(),
         )
         async with worker:
