@@ -22,11 +22,14 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import workflows.permit
+from activities.channels import ChannelActivities, ChannelConfig
 from activities.notify import NotifyActivities
 from activities.records import RecordActivities
 from loket import metrics
 from loket.api import ops
-from loket.settings import Settings
+from loket.notify.templates import load_templates
+from loket.notify.transports import GatewayConfig, SmtpConfig
+from loket.settings import PROJECT_ROOT, Settings
 from loket.store import gauges
 from loket.store.db import create_pool
 from loket.temporal import connect, connect_config
@@ -43,6 +46,7 @@ PASSTHROUGH = (
     "loket",
     "workflows.messages",
     "workflows.shell",
+    "workflows.notices",
     "pydantic",
     "pydantic_core",
     "cel",
@@ -76,6 +80,42 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
+def channel_config(settings: Settings | None = None) -> ChannelConfig:
+    """The applicant channels from settings; without settings, record only (tests, bench)."""
+    if settings is None:
+        return ChannelConfig(
+            load_templates(PROJECT_ROOT / "definitions"), SmtpConfig(), GatewayConfig(), ""
+        )
+    return ChannelConfig(
+        templates=load_templates(settings.definitions_dir),
+        smtp=SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            user=settings.smtp_user,
+            password=settings.smtp_password.get_secret_value(),
+            starttls=settings.smtp_starttls,
+            timeout_s=settings.notify_claim_lease_s / 4,
+        ),
+        gateway=GatewayConfig(
+            url=settings.gateway_url,
+            token=settings.gateway_token.get_secret_value(),
+            timeout_s=settings.notify_claim_lease_s / 4,
+        ),
+        base_url=settings.public_url,
+        lease_s=settings.notify_claim_lease_s,
+    )
+
+
+def channel_activities(
+    pool: asyncpg.Pool, http: httpx.AsyncClient, config: ChannelConfig | None = None
+) -> list[Callable[..., Any]]:
+    """The applicant channel activities: every worker runs them (the workflow starts them
+    for every applicant notice)."""
+    channels = ChannelActivities(pool, config or channel_config(), http)
+    return [channels.deliver_email, channels.deliver_phone]
+
+
 def build_worker(
     client: Client,
     pool: asyncpg.Pool,
@@ -86,15 +126,22 @@ def build_worker(
     http: httpx.AsyncClient | None = None,
     extra_activities: Sequence[Callable[..., Any]] = (),
     graceful_shutdown_s: float = 0.0,
+    channels: ChannelConfig | None = None,
 ) -> Worker:
     ensure_workflow_bytecode()
     records = RecordActivities(pool)
-    notify = NotifyActivities(pool, webhook_url, http or httpx.AsyncClient())
+    http = http or httpx.AsyncClient()
+    notify = NotifyActivities(pool, webhook_url, http)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[PermitWorkflow],
-        activities=[records.record_transition, notify.deliver_notification, *extra_activities],
+        activities=[
+            records.record_transition,
+            notify.deliver_notification,
+            *channel_activities(pool, http, channels),
+            *extra_activities,
+        ],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=max_concurrent_activities,
         # On shutdown, in-flight activities get this long before they are cancelled.
@@ -137,6 +184,7 @@ async def run_worker(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
                 webhook_url=settings.webhook_url,
                 http=http,
                 graceful_shutdown_s=settings.worker_graceful_shutdown_s,
+                channels=channel_config(settings),
             )
             checks = {
                 "postgresql": ops.postgres_check(pool, settings.ready_timeout_s),

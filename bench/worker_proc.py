@@ -24,7 +24,7 @@ from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 from activities.notify import NotifyActivities
 from activities.records import RecordActivities
 from loket.store.db import create_pool
-from worker import workflow_runner
+from worker import channel_activities, workflow_runner
 from workflows.permit import PermitWorkflow
 
 DEFAULT_MAX_ACTIVITIES = 50  # build_worker's default
@@ -65,7 +65,11 @@ async def _worker(args: argparse.Namespace, client: Client) -> AsyncIterator[Wor
                 client,
                 task_queue=args.task_queue,
                 workflows=[PermitWorkflow],
-                activities=[records.record_transition, notify.deliver_notification],
+                activities=[
+                    records.record_transition,
+                    notify.deliver_notification,
+                    *channel_activities(pool, http),
+                ],
                 workflow_runner=workflow_runner(),
                 **_knobs(args),
             )

@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from loket.case.state import CaseState
     from loket.refusal import RefusalCode, Refused
+    from workflows import notices
     from workflows.shell import (
         DELIVER_ACTIVITY,
         DELIVERY_RETRY,
@@ -275,6 +276,9 @@ class PermitWorkflow:
         self._upsert_search_attributes(head.change.state)
         workflow.set_current_details(records.details(self._case, head.change.state))
         for notification in batch.notifications if batch else ():
+            if notices.is_applicant_notice(notification):
+                self._deliveries.extend(notices.start_channel_deliveries(notification))
+                continue
             # Started, not awaited: a failing webhook never holds up the permit.
             self._deliveries.append(
                 workflow.start_activity(

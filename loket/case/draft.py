@@ -57,6 +57,11 @@ class Draft:
         self.escalations: list[EscalationRecord] = []
         self.notifications: list[Notification] = []
 
+    @property
+    def last_seq(self) -> int:
+        """The audit sequence number of the entry added last (the cause of a notice)."""
+        return self._seq
+
     def snapshot(self) -> CaseState:
         return CaseState(
             registration_number=self.before.registration_number,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from loket.calendar import CalendarRangeError
+from loket.case import notices
 from loket.case.draft import Draft
 from loket.case.messages import SYSTEM, Actor
 from loket.case.state import StepClock
@@ -86,6 +87,7 @@ def _returned(
         to_state="returned",
         details={"note": note},
     )
+    notices.returned(d, clock, note, [])
     d.audit("clock_paused", actor, clock=clock, details={"reason": PAUSE_REASONS["returned"]})
 
 
@@ -140,6 +142,7 @@ def _finished(
         to_state=e.result,
         details={"note": note} if note else {},
     )
+    notices.finished(d, e.result or "", note)
 
 
 _Handler = Callable[["Case", Draft, RouteEvent, Actor, str, RouteState], None]

@@ -28,7 +28,7 @@ from loket.route.loader import Catalog
 from loket.store.chain import check_chain
 from tests.support import eventually, refusal_code
 from tests.workflow.support import submit_sips
-from worker import workflow_runner
+from worker import channel_activities, workflow_runner
 from workflows.messages import Actor, ApplicationView, DecisionRequest, RecordBatch
 from workflows.permit import PermitWorkflow
 
@@ -180,7 +180,11 @@ async def test_a_batch_retried_after_its_commit_writes_nothing_twice(
             client,
             task_queue=task_queue,
             workflows=[PermitWorkflow],
-            activities=[records.record_transition, notify.deliver_notification],
+            activities=[
+                records.record_transition,
+                notify.deliver_notification,
+                *channel_activities(pool, http),
+            ],
             workflow_runner=workflow_runner(),
         )
         async with worker:
