@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from loket.contact import ContactIn
 from loket.store.db import Conn
 
 DeliveryState = Literal["sending", "retrying", "sent", "failed", "skipped", "recorded"]
@@ -75,6 +76,23 @@ async def save_contact(
         language,
         consent_at,
         consent_version,
+    )
+
+
+async def record_contact(
+    conn: Conn, registration_number: str, contact: ContactIn | None, now: datetime
+) -> None:
+    """Called in the submission's transaction: a contact is kept only when consented."""
+    if contact is None or not contact.given:
+        return
+    await save_contact(
+        conn,
+        registration_number,
+        phone=contact.phone,
+        email=contact.email,
+        language=contact.language,
+        consent_at=now,
+        consent_version=contact.consent_version,
     )
 
 
