@@ -88,7 +88,10 @@ class ContactIn(BaseModel):
     phone: str | None = Field(default=None, max_length=40, description="Indonesian mobile")
     email: str | None = Field(default=None, max_length=EMAIL_MAX)
     language: Literal["id", "en"] = "id"
-    consent: bool = Field(default=False, description="consents to the purpose text shown")
+    # validate_default: an absent consent must still be checked against the contact given.
+    consent: bool = Field(
+        default=False, validate_default=True, description="consents to the purpose text shown"
+    )
     consent_version: str = Field(
         default=CONSENT_VERSION, max_length=64, description="version of the purpose text shown"
     )
