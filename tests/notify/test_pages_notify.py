@@ -77,6 +77,15 @@ async def test_the_form_states_the_purpose_and_keeps_a_consented_contact(api: Ap
     assert EMAIL not in html and PHONE not in html
     await inspector.close()
 
+    # The counter's staff see the same panel on the task page.
+    await api.add_user("rina", "staff", "dpmptsp/front_office")
+    staff = Browser.open(api)
+    await staff.sign_in("rina")
+    task = (await staff.get(f"/staff/tasks/{reg}/registration")).text
+    assert 'data-kind="application_received" data-channel="email"' in task
+    assert EMAIL not in task and PHONE not in task
+    await staff.close()
+
 
 async def test_the_recovery_page_answers_alike_for_any_number(api: Api) -> None:
     visitor = Browser.open(api)
