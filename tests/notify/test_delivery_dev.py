@@ -5,9 +5,11 @@ the staff webhook."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -104,6 +106,7 @@ async def test_each_event_sends_one_message_per_channel_through_a_gateway_outage
                 channels=channel_config(settings(smtp, gateway)),
             ),
         ):
+            started = time.monotonic()
             submitted = await submit_application(
                 client=client,
                 pool=pool,
@@ -116,6 +119,8 @@ async def test_each_event_sends_one_message_per_channel_through_a_gateway_outage
             )
             reg = submitted.registration_number
             await eventually(lambda: open_tasks(pool, reg), lambda s: s == ["registration"])
+            await eventually(lambda: asyncio.sleep(0, len(smtp.messages)), bool)
+            first_mail_s = time.monotonic() - started
             await decide(client, reg, "registration", "return", FRONT, "STR scan unreadable")
             handle = client.get_workflow_handle(reg, result_type=ApplicationView)
             await handle.execute_update(
@@ -180,3 +185,7 @@ async def test_each_event_sends_one_message_per_channel_through_a_gateway_outage
     # Applicant notices never go to the staff webhook.
     assert all(b.get("recipient") != "applicant" for b in webhook.bodies)
     webhook.server.shutdown()
+    print(
+        f"\nfirst e-mail {first_mail_s * 1000:.0f} ms after the submission; "
+        f"{len(keys)} notices, {len(gateway.requests)} gateway requests (4 answered 500)"
+    )

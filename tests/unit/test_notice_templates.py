@@ -6,12 +6,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from loket.case.notices import KINDS
 from loket.notify.templates import SAMPLES, TEMPLATE_KINDS, load_templates, rupiah
 from loket.route.loader import DefinitionErrors
 
 DEFINITIONS = Path(__file__).resolve().parents[2] / "definitions"
+TEMPLATES = load_templates(DEFINITIONS)
 
 
 def test_every_kind_of_the_contract_has_a_template_in_both_languages() -> None:
@@ -93,3 +96,22 @@ def test_the_highest_version_is_live(tmp_path: Path) -> None:
     assert live.version == "v2"
     assert "sudah diterima" in live.render("application_received", "id", payload, "").subject
     assert load_templates(tmp_path, "v1").version == "v1"
+
+
+@given(st.text(max_size=200), st.text(max_size=80))
+def test_staff_text_is_rendered_as_given_never_evaluated(note: str, step_name: str) -> None:
+    payload = {
+        "registration_number": "R",
+        "permit_type": "PBG",
+        "step_id": "s",
+        "step_name": step_name,
+        "items": [{"id": "x", "name": "{{ 7 * 7 }}"}],
+        "note": note,
+    }
+    out = TEMPLATES.render("application_returned", "id", payload, "https://x")
+    assert "{{ 7 * 7 }}" in out.text and "49" not in out.text.replace(note, "").replace(
+        step_name, ""
+    )
+    assert "\n" not in out.subject and "\r" not in out.subject
+    if note.strip():
+        assert note.strip() in out.text
