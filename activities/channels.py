@@ -35,7 +35,7 @@ from temporalio.exceptions import ApplicationError
 from loket import metrics
 from loket.case.notices import APPLICANT
 from loket.contact import Channel
-from loket.notify.templates import NoticeTemplates, Rendered
+from loket.notify.templates import NoticeTemplates, Rendered, TemplateProblem
 from loket.notify.transports import GatewayConfig, Outcome, SmtpConfig, send_email, send_gateway
 from loket.store import contacts
 from loket.store.contacts import FINAL
@@ -126,9 +126,13 @@ class ChannelActivities:
         configured = config.smtp.host if channel == "email" else config.gateway.url
         if not configured:
             return await self._settle(key, channel, "recorded", "no provider configured")
-        message = config.templates.render(
-            row["kind"], contact.language, dict(row["payload"]), config.base_url
-        )
+        try:
+            message = config.templates.render(
+                row["kind"], contact.language, dict(row["payload"]), config.base_url
+            )
+        except TemplateProblem as exc:
+            # A kind without a template or a payload without a fact: no retry will help.
+            return await self._settle(key, channel, "failed", f"template: {exc}")
         try:
             async with _heartbeating():
                 outcome = await asyncio.wait_for(

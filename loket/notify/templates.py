@@ -79,6 +79,11 @@ class TemplateFile(BaseModel):
     en: _Text
 
 
+class TemplateProblem(ValueError):
+    """A notice that no template of the live version can render (unknown kind, a fact
+    missing from its payload)."""
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -127,10 +132,15 @@ class NoticeTemplates:
         self, kind: str, language: Language, payload: dict[str, Any], base_url: str
     ) -> Rendered:
         context = {"base_url": base_url.rstrip("/"), **payload}
-        parts = {
-            part: self._compiled[(kind, language, part)].render(context).strip()
-            for part in ("subject", "text", "short")
-        }
+        try:
+            parts = {
+                part: self._compiled[(kind, language, part)].render(context).strip()
+                for part in ("subject", "text", "short")
+            }
+        except KeyError:
+            raise TemplateProblem(f"no template for kind {kind!r}") from None
+        except jinja2.TemplateError as exc:
+            raise TemplateProblem(f"{kind}: {exc}") from None
         # A subject is one header line, whatever the payload held.
         parts["subject"] = " ".join(parts["subject"].split())
         return Rendered(**parts)

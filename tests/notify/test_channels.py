@@ -147,3 +147,19 @@ async def test_no_contact_or_no_consent_sends_nothing(
         assert await ActivityEnvironment().run(channels.deliver_phone, KEY) == "skipped"
     assert smtp.messages == [] and gateway.requests == []
     assert await states(pool) == {"email": ("skipped", 1), "phone": ("skipped", 1)}
+
+
+async def test_a_notice_no_template_can_render_fails_at_once(
+    pool: asyncpg.Pool, http: httpx.AsyncClient
+) -> None:
+    await seed(pool, ContactIn(**CONTACT_IN))
+    await pool.execute("UPDATE notification_outbox SET kind = 'fee_billed' WHERE key = $1", KEY)
+    with SmtpSink() as smtp:
+        channels = ChannelActivities(pool, config(smtp, None), http)
+        # fee_billed without amount, billing code or pay-by date: failed, not retried.
+        assert await ActivityEnvironment().run(channels.deliver_email, KEY) == "failed"
+    assert smtp.messages == []
+    error = await pool.fetchval(
+        "SELECT last_error FROM notification_deliveries WHERE key = $1", KEY
+    )
+    assert error.startswith("template: fee_billed:") and "amount" in error
