@@ -27,7 +27,7 @@ from activities.notify import NotifyActivities
 from activities.records import RecordActivities
 from loket import metrics
 from loket.api import ops
-from loket.notify.templates import load_templates
+from loket.notify.templates import links_base, load_templates
 from loket.notify.transports import GatewayConfig, SmtpConfig
 from loket.settings import PROJECT_ROOT, Settings
 from loket.store import gauges
@@ -102,7 +102,7 @@ def channel_config(settings: Settings | None = None) -> ChannelConfig:
             token=settings.gateway_token.get_secret_value(),
             timeout_s=settings.notify_claim_lease_s / 4,
         ),
-        base_url=settings.public_url,
+        base_url=links_base(settings.public_url, settings.api_host, settings.api_port),
         lease_s=settings.notify_claim_lease_s,
     )
 

@@ -516,6 +516,26 @@ class WorkCalendar:
         pauses = list(pauses)
         return self.elapsed(start, at) - self.paused_working_time(start, at, pauses)
 
+    def _day_count(self, t: datetime) -> float:
+        """Working days before ``t`` on the timeline, the day ``t`` lies in counted by the
+        share of its office time already past (a short Friday counts as a whole day)."""
+        position = self._position(t)
+        j = min(bisect_right(self._cum, position) - 1, len(self._days) - 1)
+        return j + (position - self._cum[j]) / self._day_length(j)
+
+    def working_days_used(
+        self, start: datetime, at: datetime, pauses: Iterable[Pause] = ()
+    ) -> float:
+        """Working days used from ``start`` to ``at``, pauses excluded, as the published
+        performance reports them: each working day counts 1 whatever its office hours, so
+        with days of equal hours ``add(start, Nd)`` is exactly N days after ``start``."""
+        if at < start:
+            raise ValueError(f"'to' {at.isoformat()} is before 'from' {start.isoformat()}")
+        used = self._day_count(at) - self._day_count(start)
+        for begin, end in self._merged_pauses(pauses, start, at):
+            used -= self._day_count(at if end is None else end) - self._day_count(begin)
+        return used
+
     def due_after_pauses(
         self, start: datetime, due: datetime, pauses: Sequence[Pause]
     ) -> datetime | None:

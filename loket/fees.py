@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from loket.expr import compile_expression
+from loket.label import Label
 
 
 class _Strict(BaseModel):
@@ -41,6 +42,10 @@ class FeeItem(_Strict):
     waived_when: str | None = Field(default=None, description="CEL condition for a waiver")
     waiver_basis: str | None = None
     legal_basis: str = ""
+    # the same rules in plain words, as the public reads them (the CEL stays under "rumus")
+    formula_label: Label | None = None
+    applies_when_label: Label | None = None
+    waived_when_label: Label | None = None
 
     @model_validator(mode="after")
     def _one_way_to_price(self) -> FeeItem:

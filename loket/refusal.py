@@ -32,6 +32,11 @@ class RefusalCode(StrEnum):
     ASSIGNEE_NOT_SERVING = "assignee_not_serving"
     AMOUNT_OUT_OF_RANGE = "amount_out_of_range"
     STORE_REFUSED = "store_refused"  # the read model refused the data for good
+    # deemed approval and complaints (issue 12b)
+    NOT_APPLICANT_OUTCOME = "not_applicant_outcome"  # the applicant may not choose this outcome
+    # satisfaction survey (SKM, 12a)
+    SURVEY_NOT_OPEN = "survey_not_open"  # only a finished application is surveyed
+    SURVEY_ALREADY_ANSWERED = "survey_already_answered"  # one response per application
 
 
 class Refused(ValueError):

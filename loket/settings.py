@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # Outbound notifications (escalations) are POSTed here when set.
     webhook_url: str = ""
 
+    # Uploaded documents and issued permits (loket/files): empty means a folder under
+    # data_dir; file:///path another folder; s3://bucket an S3-compatible object store.
+    file_store_url: str = ""
+
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> Settings:
         if self.env == "production" and self.secret_key.get_secret_value() == _PLACEHOLDER_SECRET:
@@ -100,6 +104,11 @@ class Settings(BaseSettings):
     # Proxies whose X-Forwarded-Proto/-For are believed (HSTS, client IP); exact addresses.
     trusted_proxies: list[str] = Field(default_factory=list)
 
+    # --- published performance and open data ---
+    # The site's public address (https://...): the open-data catalogue's download links use
+    # it, so a forged Host header cannot rewrite them; empty: the address asked (local use).
+    public_url: str = ""
+
     # --- applicant notifications (issue 11 §1, docs/notifications.md) ---
     # E-mail over SMTP; an empty host means "record only" (the delivery row says so).
     smtp_host: str = ""
@@ -111,8 +120,6 @@ class Settings(BaseSettings):
     # WhatsApp/SMS gateway (one JSON shape); an empty URL means "record only".
     gateway_url: str = ""
     gateway_token: SecretStr = SecretStr("")
-    # Links in messages (tracking, verification) start with this.
-    public_url: str = "http://127.0.0.1:8000"
     # A delivery attempt's claim; a send must finish within half of it.
     notify_claim_lease_s: float = Field(default=60.0, gt=1)
     # Access-code recovery: requests per registration number per window (and per address,

@@ -85,7 +85,8 @@ async def _reserve_registration_numbers(dsn: str) -> None:
     from loket.route.loader import load_catalog
 
     base = next(_NUMBER_BLOCKS) * _NUMBERS_PER_TEST
-    permits = load_catalog(Path(__file__).resolve().parents[1] / "definitions").permits
+    catalog = load_catalog(Path(__file__).resolve().parents[1] / "definitions")
+    permits = [*catalog.permits, *catalog.complaints]  # complaint numbers are workflow ids too
     conn = await asyncpg.connect(dsn)
     try:
         await conn.executemany(

@@ -26,7 +26,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from loket.calendar import calendar_for
-    from loket.case import escalation, records
+    from loket.case import applicant_choice, escalation, records
     from loket.case.core import Case
     from loket.case.draft import Change
     from loket.case.messages import (
@@ -102,7 +102,7 @@ class PermitWorkflow:
                 await workflow.wait_condition(
                     lambda seen=seen: self._current.finished or self._changes != seen,  # type: ignore[misc]
                     timeout=timeout,
-                    timeout_summary=None if due is None else f"escalate {due[0]} (rule {due[1]})",
+                    timeout_summary=None if due is None else escalation.timer_summary(due),
                 )
             except TimeoutError:
                 await self._escalate()
@@ -295,3 +295,17 @@ class PermitWorkflow:
     def _upsert_search_attributes(self, state: CaseState) -> None:
         if self._input.search_attributes:
             workflow.upsert_search_attributes(search_attribute_updates(self._case, state))
+
+    # --- the applicant's own outcomes (issue 12b: a complainant reopens a complaint) ---------
+
+    @workflow.update(name="applicant_choose")
+    async def applicant_choose(
+        self, request: applicant_choice.ApplicantChoiceRequest
+    ) -> ApplicationView:
+        return await self._change(
+            lambda s, now: applicant_choice.choose(self._case, s, request, now)
+        )
+
+    @applicant_choose.validator
+    def _validate_applicant_choose(self, request: applicant_choice.ApplicantChoiceRequest) -> None:
+        self._check(lambda s: applicant_choice.check_choose(self._case, s, request))

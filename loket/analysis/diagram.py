@@ -5,6 +5,9 @@ top lane carries the route's own markers (start, fork, join, finish). Columns ar
 longest distance from the start, so parallel branches share a column and sit side by side
 in their lanes. Conditional steps have a dashed border and show their condition; steps the
 applicant attends carry a marker; rework loops (edges going back) are dotted.
+
+Its words are Bahasa Indonesia by default (the public permit page), English on request;
+a condition is shown by its label (the CEL is on the page, under "rumus").
 """
 
 from __future__ import annotations
@@ -16,12 +19,60 @@ from loket.analysis.report import agency_short, counter_key
 from loket.route.graph import build_graph
 from loket.route.model import AgencyCatalog, ParallelStep, PermitType, Target, TaskStep
 
-BOX_W, BOX_H = 168, 58
+BOX_W, BOX_H = 168, 88  # room for five lines: name (2), time, condition (2)
 COL_W = 210
 LANE_LABEL_W = 190
 PAD = 14
 ROUTE_LANE = "route"
 _FONT = "font-family='DejaVu Sans, Arial, sans-serif'"
+
+# The diagram's own words; outcomes other than approve are the route's identifiers.
+WORDS: dict[str, dict[str, str]] = {
+    "id": {
+        "route": "Alur",
+        "route_sub": "mulai, cabang paralel, gabung, selesai",
+        "public": " (loket layanan)",
+        "start": "mulai",
+        "finish": "selesai",
+        "join": " (gabung)",
+        "paused": "waktu berhenti",
+        "if": "jika",
+        "also": "juga",
+        "days": "hari kerja",
+        "hours": "jam kerja",
+        "visit": "pemohon datang ke loket ini",
+        "legend": "garis putus-putus: tahap bersyarat · ● pemohon datang · panah titik-titik: "
+        "pengerjaan ulang · hasil 'dikembalikan' dan 'ditolak' tertulis di kotak",
+        "return": "dikembalikan",
+        "reject": "ditolak",
+        "unpaid": "tidak dibayar",
+        "rework": "pengerjaan ulang",
+    },
+    "en": {
+        "route": "Route",
+        "route_sub": "start, parallel fork, join, finish",
+        "public": " (public)",
+        "start": "start",
+        "finish": "finish",
+        "join": " (join)",
+        "paused": "clock paused",
+        "if": "if",
+        "also": "also",
+        "days": "working days",
+        "hours": "working hours",
+        "visit": "the applicant comes to this counter",
+        "legend": "dashed border: conditional step · ● applicant visits · dotted arrow: rework "
+        "loop · outcomes 'return' and 'reject' are listed in each box",
+        "return": "return",
+        "reject": "reject",
+        "unpaid": "not paid",
+        "rework": "rework",
+    },
+}
+
+
+def _word(words: dict[str, str], key: str) -> str:
+    return words.get(key, key.replace("_", " "))
 
 
 @dataclass
@@ -83,7 +134,8 @@ def _back_edges(nodes: list[str], edges: list[tuple[str, str, str]]) -> set[tupl
     return back
 
 
-def render_svg(permit: PermitType, agencies: AgencyCatalog) -> str:
+def render_svg(permit: PermitType, agencies: AgencyCatalog, lang: str = "id") -> str:
+    words = WORDS.get(lang, WORDS["id"])
     graph = build_graph(permit)
     names, edges = _edges(permit)
     back = _back_edges(names, edges)
@@ -146,20 +198,20 @@ def render_svg(permit: PermitType, agencies: AgencyCatalog) -> str:
         "markerHeight='7' orient='auto-start-reverse'><path d='M0,0L10,5L0,10z' fill='#444'/>"
         "</marker></defs>",
         f"<text x='{PAD}' y='24' font-size='15' font-weight='bold'>"
-        f"{escape(permit.key)}: {escape(permit.name)}</text>",
+        f"{escape(permit.name)} ({escape(permit.id)}, v{permit.version})</text>",
     ]
     for lane in lanes:
         top = lane_top[lane]
         h = lane_rows[lane] * (BOX_H + PAD) + PAD
         if lane == ROUTE_LANE:
-            fill, title, sub = "#f4f4f4", "Alur (route)", "start, fork, join, finish"
+            fill, title, sub = "#f4f4f4", words["route"], words["route_sub"]
         else:
             agency_id, counter_id = lane.split("/")
             found = counters.get((agency_id, counter_id))
             public = bool(found and found[1].public)
             fill = "#fff6d5" if public else "#ffffff"
             title = agency_short(agencies, agency_id)
-            sub = (found[1].name if found else counter_id) + (" (public)" if public else "")
+            sub = (found[1].name if found else counter_id) + (words["public"] if public else "")
         out.append(
             f"<rect x='0' y='{top:.0f}' width='{width:.0f}' height='{h:.0f}' fill='{fill}' "
             "stroke='#bbb'/>"
@@ -175,15 +227,15 @@ def render_svg(permit: PermitType, agencies: AgencyCatalog) -> str:
     for a, b, label in edges:
         if a not in nodes or b not in nodes:
             continue
-        out.append(_edge(nodes[a], nodes[b], label, (a, b) in back))
+        out.append(_edge(nodes[a], nodes[b], _word(words, label) if label else "", (a, b) in back))
     for node in nodes.values():
         step = graph.steps.get(node.id)
-        out.append(_node_svg(node, step if isinstance(step, TaskStep) else None))
-    out.append(
-        f"<text x='{PAD}' y='{height - 6:.0f}' fill='#555'>dashed border: conditional step; "
-        "● applicant visits; dotted arrow: rework loop; outcomes 'return' (to the applicant) "
-        "and 'reject' are listed in each box</text>"
-    )
+        fork = graph.steps.get(node.id.split(":", 1)[-1])
+        caption = _clip(fork.name, 28) if isinstance(fork, ParallelStep) else node.id
+        out.append(
+            _node_svg(node, step if isinstance(step, TaskStep) else None, words, lang, caption)
+        )
+    out.append(f"<text x='{PAD}' y='{height - 6:.0f}' fill='#555'>{escape(words['legend'])}</text>")
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
@@ -224,7 +276,22 @@ def _edge(a: _Node, b: _Node, label: str, back: bool) -> str:
     return svg
 
 
-def _node_svg(node: _Node, step: TaskStep | None) -> str:
+def _duration(step: TaskStep, words: dict[str, str]) -> str:
+    d = step.deadline
+    return (
+        f"{d.working_days} {words['days']}"
+        if d.working_days
+        else f"{d.working_hours} {words['hours']}"
+    )
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def _node_svg(
+    node: _Node, step: TaskStep | None, words: dict[str, str], lang: str, caption: str
+) -> str:
     cx, cy = node.x + node.w / 2, node.y + node.h / 2
     if step is None:
         if node.kind in ("start", "finish"):
@@ -232,10 +299,10 @@ def _node_svg(node: _Node, step: TaskStep | None) -> str:
             return (
                 f"<circle cx='{cx:.0f}' cy='{cy:.0f}' r='15' fill='#fff' stroke='#222' "
                 f"stroke-width='{width}'/><text x='{cx:.0f}' y='{cy + 30:.0f}' "
-                f"text-anchor='middle'>{node.kind}</text>"
+                f"text-anchor='middle'>{escape(words[node.kind])}</text>"
             )
         sign = "+" if node.kind in ("fork", "join") else "?"
-        caption = node.id.split(":", 1)[-1] + (" (join)" if node.kind == "join" else "")
+        caption += words["join"] if node.kind == "join" else ""
         return (
             f"<path d='M{cx:.0f},{node.y:.0f} L{node.x + node.w:.0f},{cy:.0f} "
             f"L{cx:.0f},{node.y + node.h:.0f} L{node.x:.0f},{cy:.0f} Z' fill='#fff' "
@@ -245,30 +312,36 @@ def _node_svg(node: _Node, step: TaskStep | None) -> str:
         )
     dashed = " stroke-dasharray='6,4'" if step.when else ""
     fill = "#fde9e9" if step.clock == "paused" else "#e8f1fb"
-    lines = [_wrap(step.name, 24)[0] if step.name else step.id]
+    name = _wrap(step.name, 26) or [step.id]
+    lines = [name[0], _clip(" ".join(name[1:]), 28)] if len(name) > 1 else [name[0]]
     lines.append(
-        f"{step.id} · {step.deadline}" + (" · clock paused" if step.clock == "paused" else "")
+        _duration(step, words) + (f" · {words['paused']}" if step.clock == "paused" else "")
     )
-    others = [o for o, t in step.outcomes.items() if t in (Target.APPLICANT, Target.REJECT)]
+    others = [
+        _word(words, o) for o, t in step.outcomes.items() if t in (Target.APPLICANT, Target.REJECT)
+    ]
     if step.when:
-        lines.append(f"if {step.when}")
+        # The label people read; an unlabelled draft shows its expression.
+        shown = step.when_label.text(lang) if step.when_label is not None else step.when
+        cond = _wrap(f"{words['if']} {shown}", 28)
+        lines += [cond[0], _clip(" ".join(cond[1:]), 28)] if len(cond) > 1 else cond
     elif others:
-        lines.append("also: " + ", ".join(others))
+        lines.append(f"{words['also']}: " + ", ".join(others))
     svg = [
         f"<g><title>{escape(step.name)}</title>"
         f"<rect x='{node.x:.0f}' y='{node.y:.0f}' width='{node.w:.0f}' height='{node.h:.0f}' "
         f"rx='6' fill='{fill}' stroke='#2a5d8f' stroke-width='1.4'{dashed}/>"
     ]
     for i, line in enumerate(lines):
-        weight = " font-weight='bold'" if i == 0 else ""
+        weight = " font-weight='bold'" if i < len(name[:2]) else ""
         svg.append(
             f"<text x='{node.x + 8:.0f}' y='{node.y + 16 + 15 * i:.0f}'{weight}>"
-            f"{escape(line[:30])}</text>"
+            f"{escape(_clip(line, 30))}</text>"
         )
     if step.applicant_visit:
         svg.append(
             f"<circle cx='{node.x + node.w - 10:.0f}' cy='{node.y + node.h - 10:.0f}' r='5' fill='#c0392b'>"
-            "<title>the applicant comes to this counter</title></circle>"
+            f"<title>{escape(words['visit'])}</title></circle>"
         )
     svg.append("</g>")
     return "".join(svg)

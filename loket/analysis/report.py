@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from loket.analysis.policies import StepPolicy, step_policies
 from loket.analysis.samples import condition_fields, conditions, sample_applications
 from loket.analysis.walk import HOURS_PER_DAY, Walk, duration_days, forward_outcome, walk
 from loket.expr import compile_expression
@@ -76,6 +77,7 @@ class RouteAnalysis:
     variants: list[PathVariant]
     suggestions: list[Suggestion]
     warnings: list[str]
+    policies: list[StepPolicy] = field(default_factory=list)  # deemed approval, on_deadline
 
     @property
     def flagged(self) -> list[PathVariant]:
@@ -270,6 +272,7 @@ def analyze(
         variants=found,
         suggestions=_suggestions(stepper.graph, found),
         warnings=warnings,
+        policies=step_policies(stepper.graph),
     )
 
 

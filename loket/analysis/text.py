@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from loket.analysis.policies import policy_lines
 from loket.analysis.report import Comparison, PathVariant, RouteAnalysis
 
 
@@ -89,6 +90,7 @@ def format_analysis(analysis: RouteAnalysis) -> str:
         out.append(f"consecutive steps that {title}: {len(found) or 'none'}")
         for s in found:
             out.append(f"  {s.first} + {s.second}: {s.reason}  (paths: {'; '.join(s.variants)})")
+    out += policy_lines(analysis.policies)
     for warning in analysis.warnings:
         out.append(f"warning: {warning}")
     return "\n".join(out) + "\n"

@@ -20,7 +20,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError
 
-from loket.api import auth, monitoring, notify, ops, public, staff, supervisor
+from loket.api import auth, complaints, monitoring, notify, ops, public, staff, supervisor
+from loket.api import performance as performance_api
 from loket.api.edge import CatchAll
 from loket.edge.errors import DB_FAULTS, HANDLED, ApiError, Invalid, http_error
 from loket.edge.messages import pick_language
@@ -124,6 +125,9 @@ def create_api(lifespan: Lifespan) -> FastAPI:
     app.include_router(monitoring.router)
     app.include_router(monitoring.deadlines_router)
     app.include_router(supervisor.router)
+    app.include_router(complaints.router)
+    app.include_router(complaints.staff_router)
+    app.include_router(performance_api.router)
     app.include_router(notify.router)
     return app
 

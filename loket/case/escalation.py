@@ -11,7 +11,7 @@ import logging
 from datetime import datetime
 
 from loket.calendar import CalendarRangeError
-from loket.case import records
+from loket.case import deadline_policy, records
 from loket.case.core import Case
 from loket.case.draft import Change, Draft
 from loket.case.messages import SYSTEM, EscalationRecord, Notification
@@ -50,13 +50,29 @@ def candidates(case: Case, state: CaseState) -> list[tuple[StepClock, int, datet
     return found
 
 
+# The rule index the deadline loop is given for a step's deadline policy (deemed approval,
+# an automatic outcome): not an escalation rule, the same timer.
+DEADLINE_POLICY = -1
+
+
 def next_due(case: Case, state: CaseState) -> tuple[str, int, datetime] | None:
-    """The next rule to fire: (step id, rule index, instant), or None."""
-    found = candidates(case, state)
+    """The next rule to fire: (step id, rule index, instant), or None; a deadline policy
+    due first is (step id, DEADLINE_POLICY, its deadline)."""
+    found = [(c.step_id, i, at) for c, i, at in candidates(case, state)]
+    found += [
+        (c.step_id, DEADLINE_POLICY, at) for c, _, at in deadline_policy.candidates(case, state)
+    ]
     if not found:
         return None
-    clock, index, at = min(found, key=lambda c: c[2])
-    return clock.step_id, index, at
+    return min(found, key=lambda c: c[2])
+
+
+def timer_summary(due: tuple[str, int, datetime]) -> str:
+    """What the Temporal UI shows on the deadline loop's timer."""
+    step_id, index, _ = due
+    if index == DEADLINE_POLICY:
+        return f"deadline policy {step_id}"
+    return f"escalate {step_id} (rule {index})"
 
 
 def recipient(case: Case, clock: StepClock, to: str) -> str:
@@ -68,7 +84,8 @@ def recipient(case: Case, clock: StepClock, to: str) -> str:
 
 
 def escalate_due(case: Case, state: CaseState, now: datetime) -> Change:
-    """Fire every rule due at ``now``: level up, escalation row, audit entry, outbox."""
+    """Fire every rule due at ``now`` (level up, escalation row, audit entry, outbox), then
+    take every deadline policy due (:mod:`loket.case.deadline_policy`)."""
     draft = Draft(case, state, now)
     reg = state.registration_number
     for clock, index, at in sorted(candidates(case, state), key=lambda c: c[2]):
@@ -128,4 +145,5 @@ def escalate_due(case: Case, state: CaseState, now: datetime) -> Change:
             )
         )
         draft.task(clock, records.token_state(state, step.id))
+    deadline_policy.apply_due(case, draft)
     return draft.done()

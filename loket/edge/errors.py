@@ -157,6 +157,9 @@ _REFUSAL_STATUS: dict[RefusalCode, type[ApiError]] = {
     RefusalCode.OUTSIDE_CALENDAR: Invalid,
     RefusalCode.AMOUNT_OUT_OF_RANGE: Invalid,
     RefusalCode.STORE_REFUSED: Invalid,
+    RefusalCode.NOT_APPLICANT_OUTCOME: Conflict,  # issue 12b: the step's state says no
+    RefusalCode.SURVEY_NOT_OPEN: Conflict,
+    RefusalCode.SURVEY_ALREADY_ANSWERED: Conflict,
 }
 
 

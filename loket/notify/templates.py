@@ -91,6 +91,12 @@ class Rendered:
     short: str
 
 
+def links_base(public_url: str, api_host: str, api_port: int) -> str:
+    """Where links in messages point: the site's public address, else (local use) the API's
+    own; a message read in a mail client has no page to be relative to."""
+    return public_url.rstrip("/") or f"http://{api_host}:{api_port}"
+
+
 def rupiah(amount: object) -> str:
     """1250000 -> 'Rp 1.250.000' (Indonesian grouping)."""
     return "Rp " + f"{int(str(amount)):,}".replace(",", ".")

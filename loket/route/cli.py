@@ -83,7 +83,7 @@ _DURATION_SCHEMA: dict[str, Any] = {
 def register(app: typer.Typer) -> None:
     app.command(
         "validate",
-        help="Check definitions folders (agencies.yaml + permits/*.yaml) or single permit "
+        help="Check definitions folders (agencies.yaml + permits/*.yaml + complaints/*.yaml) or single permit "
         "files; every error as 'file: path: message' on stderr. Exit 0 valid, 1 invalid, "
         "2 usage error.",
         short_help="check route definitions; every error as 'file: path: message'",

@@ -8,10 +8,11 @@ zero value of their type, so conditions never meet a missing variable.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from loket.route import formats
 from loket.route.model import FieldType, FormField, PermitType
 from loket.text import Text
 
@@ -66,6 +67,8 @@ def _form_model(permit: PermitType) -> type[BaseModel]:
             if spec.required:
                 constraints["min_length"] = 1
         annotation = _annotation(spec)
+        if spec.format is not None:
+            annotation = Annotated[annotation, AfterValidator(formats.check(spec.format))]
         if spec.required:
             fields[name] = (annotation, Field(**constraints))
         else:

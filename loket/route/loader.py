@@ -1,7 +1,8 @@
 """Loads definitions from YAML and reports every problem with file, path and reason.
 
-Layout: ``<dir>/agencies.yaml`` and one permit type per ``<dir>/permits/*.yaml``. Nothing
-goes live unless the whole catalog is valid.
+Layout: ``<dir>/agencies.yaml``, one permit type per ``<dir>/permits/*.yaml`` and one
+complaint route per ``<dir>/complaints/*.yaml`` (same format). Nothing goes live unless the
+whole catalog is valid.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ M = TypeVar("M", bound=BaseModel)
 
 AGENCIES_FILE = "agencies.yaml"
 PERMITS_DIR = "permits"
+COMPLAINTS_DIR = "complaints"  # complaint handling routes, run like permit types (issue 12b)
 
 
 @dataclass(frozen=True, order=True)
@@ -48,6 +50,7 @@ class Catalog:
     agencies: AgencyCatalog
     permits: dict[str, PermitType] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    complaints: dict[str, PermitType] = field(default_factory=dict)
 
     def permit(self, permit_id: str) -> PermitType:
         return self.permits[permit_id]
@@ -198,9 +201,31 @@ def load_catalog(definitions_dir: Path) -> Catalog:
             continue
         permits[permit.id] = permit
         files[permit.id] = path
+    complaints, complaint_errors = _load_complaint_routes(definitions_dir, agencies, permits)
+    errors += complaint_errors
     if errors:
         raise DefinitionErrors(sorted(errors))
-    return Catalog(agencies, permits, files)
+    return Catalog(agencies, permits, files, complaints)
+
+
+def _load_complaint_routes(
+    definitions_dir: Path, agencies: AgencyCatalog, permits: dict[str, PermitType]
+) -> tuple[dict[str, PermitType], list[DefinitionError]]:
+    """Complaint routes: validated exactly like permit types, kept apart from the public
+    catalog of permits; their ids make tracking numbers, so they may not reuse a permit's."""
+    routes: dict[str, PermitType] = {}
+    errors: list[DefinitionError] = []
+    for path in sorted((definitions_dir / COMPLAINTS_DIR).glob("*.yaml")):
+        display = _display(path, definitions_dir)
+        route, route_errors = load_permit(path, agencies, display)
+        errors += route_errors
+        if route is None:
+            continue
+        if route.id in permits or route.id in routes:
+            errors.append(DefinitionError(display, "id", f"id '{route.id}' is used already"))
+            continue
+        routes[route.id] = route
+    return routes, errors
 
 
 def validate_paths(paths: Sequence[Path], definitions_dir: Path) -> list[DefinitionError]:

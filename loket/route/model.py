@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_val
 
 from loket.calendar import WorkDuration
 from loket.fees import FeeSchedule
+from loket.label import Label
 
 IDENT = r"^[a-z][a-z0-9_]*$"
 
@@ -82,11 +83,21 @@ class FormField(_Strict):
     max_length: int | None = Field(default=None, ge=1)
     personal: bool = Field(default=False, description="personal data: never in search attributes")
     help: str = ""
+    # readable pages (12c): names of the choice values, the label in English
+    choice_labels: dict[str, Label] | None = Field(
+        default=None, description="choice value -> the name people read; one per choice"
+    )
+    label_en: str = ""
+    format: Literal["registration_number", "lapor_ticket"] | None = Field(
+        default=None, description="a text format checked on submission (loket/route/formats.py)"
+    )
 
     @model_validator(mode="after")
     def _choices_match_type(self) -> FormField:
         if (self.type is FieldType.CHOICE) != bool(self.choices):
             raise ValueError("'choices' is given exactly for fields of type 'choice'")
+        if self.format is not None and self.type is not FieldType.STRING:
+            raise ValueError("'format' is given only for fields of type 'string'")
         return self
 
 
@@ -95,6 +106,9 @@ class RequiredDocument(_Strict):
     name: str
     required_when: str | None = Field(default=None, description="CEL; absent: always required")
     note: str = ""
+    required_when_label: Label | None = Field(
+        default=None, description="'required_when' in plain words, as the public reads it"
+    )
 
 
 class EscalationRule(_Strict):
@@ -110,6 +124,19 @@ class EscalationRule(_Strict):
         if (self.at_percent is None) == (self.after_due is None):
             raise ValueError("give exactly one of 'at_percent' or 'after_due'")
         return self
+
+
+class DeemedApproval(_Strict):
+    """Fiktif positif: a complete application undecided at the deadline counts as approved."""
+
+    legal_basis: str = Field(min_length=3, max_length=500)
+
+
+class DeadlinePolicy(_Strict):
+    """An outcome the case takes on its own when the step passes its deadline undecided."""
+
+    outcome: str = Field(pattern=IDENT)
+    legal_basis: str = Field(min_length=3, max_length=500)
 
 
 class TaskStep(_Strict):
@@ -128,6 +155,16 @@ class TaskStep(_Strict):
     )
     assesses_fees: bool = Field(default=False, description="the bill (SKRD) is issued here")
     escalation: list[EscalationRule] | None = None
+    when_label: Label | None = Field(
+        default=None, description="'when' in plain words, as the public reads it"
+    )
+    # Deadline policies (issue 12), off by default; one rule: loket/case/deadline_policy.py.
+    deemed_approval: DeemedApproval | None = None
+    on_deadline: DeadlinePolicy | None = None
+    applicant_outcomes: list[Annotated[str, Field(pattern=IDENT)]] = Field(
+        default_factory=list,
+        description="outcomes the applicant (a complainant) may choose while the step is open",
+    )
 
 
 class ParallelStep(_Strict):
@@ -154,6 +191,7 @@ class ServiceTimeVariant(_Strict):
     when: str = Field(description="CEL over the form")
     duration: WorkDuration
     label: str
+    label_en: str = ""
 
 
 class ServiceTime(_Strict):

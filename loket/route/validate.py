@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from loket.expr import ExpressionError, compile_expression
 from loket.route.form import sample_environments
 from loket.route.graph import RouteGraph, build_graph, exits_reachable
+from loket.route.labels import check_labels
 from loket.route.model import (
     RESERVED_TARGETS,
     AgencyCatalog,
@@ -19,6 +20,7 @@ from loket.route.model import (
     Target,
     TaskStep,
 )
+from loket.route.policy_checks import check_policies
 
 Problem = tuple[str, str]
 
@@ -33,6 +35,8 @@ def check_permit(permit: PermitType, agencies: AgencyCatalog) -> list[Problem]:
     problems += _check_structure(permit, graph)
     problems += _check_expressions(permit)
     problems += _check_fees_step(permit)
+    problems += check_labels(permit)
+    problems += check_policies(permit)
     return problems
 
 

@@ -19,7 +19,7 @@ import asyncpg
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from loket.notify.templates import RESET_KIND, NoticeTemplates, load_templates
+from loket.notify.templates import RESET_KIND, NoticeTemplates, links_base, load_templates
 from loket.notify.transports import GatewayConfig, SmtpConfig, send_email, send_gateway
 from loket.services.context import Services, client_ip, utcnow
 from loket.services.errors import TooMany
@@ -128,7 +128,7 @@ async def recover_access_code(
         RESET_KIND,
         contact.language,
         {"registration_number": registration_number, "access_code": code},
-        s.public_url,
+        links_base(s.public_url, s.api_host, s.api_port),
     )
     key = f"{registration_number}:{RESET_KIND}:{utcnow().isoformat()}"
     sent = 0

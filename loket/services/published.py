@@ -10,9 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from loket.calendar import WorkDuration
 from loket.fees import FeeAssessment, FeeSchedule, assess
+from loket.label import Label
 from loket.route.form import FormValue, normalize
 from loket.route.loader import Catalog
-from loket.route.model import FieldType, FormField, ParallelStep, PermitType, TaskStep
+from loket.route.model import (
+    FieldType,
+    FormField,
+    ParallelStep,
+    PermitType,
+    RequiredDocument,
+    TaskStep,
+)
 from loket.route.standard import required_documents, service_duration
 
 FREE_LABEL = "Gratis"
@@ -39,6 +47,7 @@ class ServiceTimeVariantOut(_Out):
     label: str
     when: str
     duration: Duration
+    label_en: str = ""
 
 
 class ServiceTimeOut(_Out):
@@ -67,6 +76,8 @@ class FormFieldOut(_Out):
     maximum: float | None
     max_length: int | None
     help: str
+    label_en: str = ""
+    choice_labels: dict[str, Label] | None = None
 
 
 class DocumentOut(_Out):
@@ -74,6 +85,17 @@ class DocumentOut(_Out):
     name: str
     required_when: str | None
     note: str
+    required_when_label: Label | None = None
+
+    @classmethod
+    def of(cls, d: RequiredDocument) -> DocumentOut:
+        return cls(
+            id=d.id,
+            name=d.name,
+            required_when=d.required_when,
+            note=d.note,
+            required_when_label=d.required_when_label,
+        )
 
 
 class StepOut(_Out):
@@ -92,6 +114,7 @@ class StepOut(_Out):
     outcomes: dict[str, str] = Field(default_factory=dict)
     parallel: list[str] = Field(default_factory=list)
     then: str | None = None
+    when_label: Label | None = None
 
 
 class PermitDetail(PermitSummary):
@@ -109,7 +132,9 @@ def _service_time(permit: PermitType) -> ServiceTimeOut:
     return ServiceTimeOut(
         standard=Duration.of(st.standard),
         variants=[
-            ServiceTimeVariantOut(label=v.label, when=v.when, duration=Duration.of(v.duration))
+            ServiceTimeVariantOut(
+                label=v.label, when=v.when, duration=Duration.of(v.duration), label_en=v.label_en
+            )
             for v in st.variants
         ],
     )
@@ -118,8 +143,10 @@ def _service_time(permit: PermitType) -> ServiceTimeOut:
 def fee_summary(fees: FeeSchedule) -> str:
     if fees.free:
         return FREE_LABEL
+    # Without a published text: each item's formula in words (its label), never the CEL.
     return fees.formula_text.strip() or "; ".join(
-        f"{i.name}: {i.formula if i.formula is not None else f'Rp {i.amount}'}" for i in fees.items
+        f"{i.name}: {i.formula_label.id if i.formula_label else i.formula or f'Rp {i.amount}'}"
+        for i in fees.items
     )
 
 
@@ -166,6 +193,7 @@ def _step_out(step: TaskStep | ParallelStep, catalog: Catalog) -> StepOut:
         applicant_visit=step.applicant_visit,
         clock=step.clock,
         outcomes=dict(step.outcomes),
+        when_label=step.when_label,
     )
 
 
@@ -180,6 +208,8 @@ def _field_out(name: str, spec: FormField) -> FormFieldOut:
         maximum=spec.maximum,
         max_length=spec.max_length,
         help=spec.help,
+        label_en=spec.label_en,
+        choice_labels=spec.choice_labels,
     )
 
 
@@ -190,10 +220,7 @@ def permit_detail(catalog: Catalog, permit: PermitType) -> PermitDetail:
         product=permit.product,
         complaints=permit.complaints,
         form=[_field_out(n, s) for n, s in permit.form.items()],
-        documents=[
-            DocumentOut(id=d.id, name=d.name, required_when=d.required_when, note=d.note)
-            for d in permit.documents
-        ],
+        documents=[DocumentOut.of(d) for d in permit.documents],
         steps=[_step_out(s, catalog) for s in permit.steps],
         fees=permit.fees,
     )
@@ -262,8 +289,5 @@ def preview_fees(permit: PermitType, form: dict[str, Any]) -> FeePreview:
     return FeePreview(
         fees=assess(permit.fees, data),
         service_time=ServiceTimeFor(duration=Duration.of(duration), rule=rule),
-        documents=[
-            DocumentOut(id=d.id, name=d.name, required_when=d.required_when, note=d.note)
-            for d in required_documents(permit, data)
-        ],
+        documents=[DocumentOut.of(d) for d in required_documents(permit, data)],
     )

@@ -159,8 +159,7 @@ async def task_detail(
         ),
         outcomes=list(step.outcomes) if step else [],
         documents=[
-            DocumentOut(id=d.id, name=d.name, required_when=d.required_when, note=d.note)
-            for d in (required_documents(permit, app.data) if permit else [])
+            DocumentOut.of(d) for d in (required_documents(permit, app.data) if permit else [])
         ],
         fees=fees or FeeAssessment(free=True, lines=[], total=0),
         fees_assessed=app.fees is not None,

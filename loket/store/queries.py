@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import asyncpg
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from loket.case.messages import ApplicationStatus, TaskState
 from loket.fees import FeeAssessment
@@ -108,6 +108,9 @@ class PublicEvent(_Row):
     outcome: str | None = None
     note: str | None = None  # only the reason a file was returned for corrections
     reason: str | None = None
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="the public part of the event's details (data)"
+    )
 
 
 class Tracking(_Row):
@@ -237,8 +240,26 @@ _PUBLIC_EVENTS = frozenset(
         "service_clock_resumed",
         "fees_assessed",
         "deadline_extended",
+        "step_deemed_approved",  # issue 12b: the applicant sees the basis
+        "step_decided_on_deadline",
     }
 )
+
+
+# Which details of each event the applicant reads (data; the pages put them in words).
+# Notes: only the one on step_returned (the same note is on its step_decided: never twice).
+_PUBLIC_DETAILS: dict[str, tuple[str, ...]] = {
+    "application_submitted": ("service_time", "service_time_rule", "service_due_at"),
+    "application_corrected": ("fields",),
+    "step_decided": ("outcome",),
+    "step_returned": ("note",),
+    "clock_paused": ("reason",),
+    "clock_resumed": ("paused_working_time_s",),
+    "service_clock_paused": ("reason",),
+    "service_clock_resumed": ("paused_from",),
+    "fees_assessed": ("total",),
+    "deadline_extended": ("extra", "due_after"),
+}
 
 
 def _step_names(permit: PermitType | None) -> dict[str, str]:
@@ -262,10 +283,7 @@ def public_history(events: Sequence[AuditRow], permit: PermitType | None) -> lis
         details: Mapping[str, Any] = e.details
         note: str | None = None
         reason: str | None = None
-        returned = e.event == "step_returned" or (
-            e.event == "step_decided" and details.get("target") == "applicant"
-        )
-        if returned:
+        if e.event == "step_returned":
             note = str(details.get("note") or "") or None
         if e.event in ("clock_paused", "service_clock_paused"):
             reason = details.get("reason")
@@ -274,6 +292,8 @@ def public_history(events: Sequence[AuditRow], permit: PermitType | None) -> lis
             reason = "corrected: " + ", ".join(str(f) for f in fields) if fields else None
         elif e.event == "deadline_extended":
             reason = f"new deadline {details.get('due_after')}"
+        elif e.event in ("step_deemed_approved", "step_decided_on_deadline"):
+            reason = details.get("legal_basis")
         shown.append(
             PublicEvent(
                 seq=e.seq,
@@ -285,6 +305,7 @@ def public_history(events: Sequence[AuditRow], permit: PermitType | None) -> lis
                 outcome=details.get("outcome") if e.event == "step_decided" else None,
                 note=note,
                 reason=reason,
+                details={k: details[k] for k in _PUBLIC_DETAILS.get(e.event, ()) if k in details},
             )
         )
     return shown

@@ -14,6 +14,7 @@ import asyncpg
 from loket.case.audit import audit_hash
 from loket.case.messages import AuditEntry, RecordBatch
 from loket.store.chain import audit_rows, internal_breaks
+from loket.store.complaints import open_supervisions
 from loket.store.db import Conn
 
 
@@ -174,6 +175,7 @@ async def apply_batch(pool: asyncpg.Pool, batch: RecordBatch) -> bool:
                 for n in batch.notifications
             ],
         )
+        await open_supervisions(conn, reg, batch.audit)
         await conn.execute(
             "UPDATE applications SET last_seq = $2, last_hash = $3 WHERE registration_number = $1",
             reg,

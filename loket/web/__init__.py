@@ -6,7 +6,14 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from loket.web import admin_pages, notify_pages, public_pages, staff_pages
+from loket.web import (
+    admin_pages,
+    complaint_pages,
+    notify_pages,
+    performance_pages,
+    public_pages,
+    staff_pages,
+)
 from loket.web.core import STATIC, WebSettings
 from loket.web.security import SecurityHeaders
 
@@ -19,6 +26,8 @@ def install(app: FastAPI, web_settings: WebSettings | None = None) -> None:
     app.include_router(public_pages.router)
     app.include_router(staff_pages.router)
     app.include_router(admin_pages.router)
+    app.include_router(complaint_pages.router)
+    app.include_router(performance_pages.router)
     app.include_router(notify_pages.router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)

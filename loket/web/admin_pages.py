@@ -136,13 +136,11 @@ async def _application_page(
     refused = await security.application_security_log(page.services, registration_number)
     app = record.application
     permit = page.services.catalog.permits.get(app.permit_type)
-    labels = {n: f.label for n, f in permit.form.items()} if permit else {}
     return page.render(
         "application.html",
         status_code=status_code,
         app=app,
         permit_name=permit.name if permit else app.permit_type,
-        labels=labels,
         tasks=record.tasks,
         audit=audit,
         escalations=record.escalations,

@@ -34,12 +34,15 @@ from starlette.datastructures import FormData
 
 from loket.edge.errors import ApiError, http_error
 from loket.edge.errors import Invalid as ApiInvalid
+from loket.edge.field_messages import field_message
+from loket.edge.messages import message
 from loket.edge.params import IDEMPOTENCY_KEY_PATTERN
 from loket.services import Invalid, Services, User, utcnow
 from loket.services.auth import session_user
 from loket.services.fields import field_code
 from loket.web import format as fmt
 from loket.web import i18n
+from loket.web.readable import Readable
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +124,13 @@ class Page:
         return i18n.translate(text, self.lang)
 
     def say(self, error: ApiError) -> str:
-        """An error's message in the visitor's language (catalogs keyed by code)."""
-        return error.message(self.lang)
+        """An error's message in the visitor's language (catalogs keyed by code), naming
+        steps and outcomes in words rather than by their ids."""
+        reg = str(error.params.get("registration_number") or "") or str(
+            self.request.path_params.get("registration_number") or ""
+        )
+        readable = Readable(self.services.catalog, self.lang, self.services.calendar.tz)
+        return message(error.code, readable.params(error.params, reg), self.lang)
 
     def answer(self, exc: Exception, *statuses: int) -> ApiError:
         """What a use case raised as the page's answer, if its status is one of
@@ -171,6 +179,7 @@ class Page:
             now=utcnow(),
             when=lambda value: fmt.when(value, tz),
             event_label=lambda event: i18n.event_label(event, self.lang),
+            r=Readable(self.services.catalog, self.lang, tz),
             **context,
         )
         response = HTMLResponse(html, status_code=status_code)
@@ -352,8 +361,12 @@ def form_key(form: FormData) -> str:
     return "page-" + secrets.token_urlsafe(16)
 
 
-def field_errors(errors: list[dict[str, str]]) -> Mapping[str, str]:
-    return {e["field"]: e["message"] for e in errors}
+def field_errors(
+    errors: list[dict[str, str]], lang: str = i18n.DEFAULT_LANGUAGE
+) -> Mapping[str, str]:
+    """Each bad field's error in the page's language, by its code (the message of a
+    FormError is pydantic's English)."""
+    return {e["field"]: field_message(e.get("code", ""), lang) for e in errors}
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from loket.calendar import CalendarRangeError, WorkCalendar
@@ -21,12 +23,18 @@ def _thousands(value: float) -> str:
 
 
 def number(value: Any) -> str:
-    """A tariff parameter as people read it: 4.500.000, 0.035 (no float noise)."""
+    """A number as Indonesians write it: 4.500.000, 0,035, 12,5 (no float noise, no 25.0).
+
+    The shortest decimal that reads back as the same double (its repr), so a parameter
+    shows exactly the value the formula uses."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return "-"
     if float(value).is_integer():
         return _thousands(value)
-    return f"{value:.6g}"
+    text = format(Decimal(repr(value)), ",f")
+    return text.replace(",", " ").replace(".", ",").replace(" ", ".")
 
 
 def yesno(value: Any, translate: Callable[[str], str]) -> str:

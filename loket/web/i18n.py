@@ -9,6 +9,14 @@ Event names of the audit trail have their own labels (:data:`EVENT_LABELS`).
 
 from __future__ import annotations
 
+import functools
+import logging
+import re
+
+from loket.web import performance_texts, readable_texts
+
+log = logging.getLogger(__name__)
+
 DEFAULT_LANGUAGE = "id"
 LANGUAGES = ("id", "en")
 
@@ -269,6 +277,9 @@ EVENT_LABELS: dict[str, tuple[str, str]] = {
     "branches_joined": ("Pemeriksaan paralel selesai", "Parallel reviews joined"),
 }
 
+# Features keep their words in modules of their own.
+INDONESIAN.update(performance_texts.INDONESIAN)
+
 
 def pick(cookie: str | None, accept_language: str | None = None) -> str:
     """The language: the cookie's choice, else Indonesian.
@@ -279,14 +290,43 @@ def pick(cookie: str | None, accept_language: str | None = None) -> str:
     return cookie if cookie in LANGUAGES else DEFAULT_LANGUAGE
 
 
+# A value from the data (a status, an outcome) rather than an English sentence.
+_IDENTIFIER = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)+$")
+
+
+@functools.lru_cache(maxsize=512)
+def warn_missing(text: str, lang: str) -> None:
+    # Once per text: the page shows the key as it is (catalog tests catch it in CI).
+    log.warning("no %s text for %r: shown as it is", lang, text)
+
+
 def translate(text: str, lang: str) -> str:
     if lang == "id":
-        return INDONESIAN.get(text, text)
-    return text
+        found = INDONESIAN.get(text)
+        if found is None:
+            warn_missing(text, lang)
+            return text
+        return found
+    found = ENGLISH.get(text)
+    if found is None and _IDENTIFIER.match(text):
+        warn_missing(text, lang)
+    return found or text
 
 
 def event_label(event: str, lang: str) -> str:
     labels = EVENT_LABELS.get(event)
     if labels is None:
+        warn_missing(event, lang)
         return event
     return labels[0] if lang == "id" else labels[1]
+
+
+# The readable pages' own texts (12c), and English words for identifiers in the data.
+INDONESIAN.update(readable_texts.INDONESIAN)
+ENGLISH: dict[str, str] = dict(readable_texts.ENGLISH)
+# Texts and event labels of the complaint pages and deadline policies (issue 12b).
+from loket.web.complaint_texts import EVENT_LABELS as _EVENTS_12B  # noqa: E402
+from loket.web.complaint_texts import INDONESIAN as _TEXTS_12B  # noqa: E402
+
+INDONESIAN.update(_TEXTS_12B)
+EVENT_LABELS.update(_EVENTS_12B)

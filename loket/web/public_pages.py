@@ -63,9 +63,11 @@ async def permit_page(page: PageDep, permit_id: PermitId) -> Response:
 
 
 @router.get("/permits/{permit_id}/route.svg")
-async def route_svg(page: PageDep, permit_id: PermitId) -> Response:
+async def route_svg(page: PageDep, permit_id: PermitId, lang: str = "") -> Response:
     # The route analysis' own diagram: one renderer for the CLI, the docs and the pages.
-    svg = render_svg(page.services.permit(permit_id), page.services.catalog.agencies)
+    # The language is in the URL (the page's own), so a cached image never shows the other.
+    words = lang if lang in i18n.LANGUAGES else page.lang
+    svg = render_svg(page.services.permit(permit_id), page.services.catalog.agencies, words)
     # Served as an image: an <img> never runs scripts inside an SVG.
     return Response(svg, media_type=SVG_MEDIA_TYPE, headers={"Cache-Control": "max-age=300"})
 
@@ -89,7 +91,7 @@ async def simulate(page: PageDep, form: CheckedForm, permit_id: PermitId) -> Res
             status_code=422,
             permit=permit,
             values=values,
-            errors=field_errors(errors),
+            errors=field_errors(errors, page.lang),
             preview=None,
         )
     return page.render("simulate.html", permit=permit, values=values, errors={}, preview=preview)
@@ -126,7 +128,7 @@ async def apply(page: PageDep, form: CheckedForm, permit_id: PermitId) -> Respon
             status_code=422,
             permit=permit,
             values=values,
-            errors=field_errors(errors),
+            errors=field_errors(errors, page.lang),
             **notify_pages.contact_context(page),
         )
     # Shown once, on this page only: the code is never stored in clear.

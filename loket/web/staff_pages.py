@@ -18,7 +18,7 @@ from loket.calendar import WorkCalendar
 from loket.edge.errors import Invalid
 from loket.edge.params import REGISTRATION_PATTERN, RegistrationNumber, StepId
 from loket.refusal import Refused
-from loket.route.model import IDENT, PermitType
+from loket.route.model import IDENT
 from loket.services import ServiceError, auth, contacts, deadlines, supervisor, tasks, utcnow
 from loket.services.deadlines import ExtendIn
 from loket.services.supervisor import ReassignBody
@@ -147,8 +147,6 @@ async def _task_page(
 ) -> Response:
     assert page.user is not None
     detail = await tasks.task_detail(page.services, page.user, registration_number, step_id)
-    permit: PermitType | None = page.services.catalog.permits.get(detail.application.permit_type)
-    labels = {n: f.label for n, f in permit.form.items()} if permit else {}
     user = page.user
     works = user.role in ("staff", "supervisor")
     task = detail.task
@@ -156,7 +154,6 @@ async def _task_page(
         "task.html",
         status_code=status_code,
         detail=detail,
-        labels=labels,
         left=time_left(page, task.due_at, utcnow()),
         may_work=works and task.state == "open",
         may_claim=works and task.state == "open" and task.claimed_by != user.username,

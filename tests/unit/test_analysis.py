@@ -212,15 +212,26 @@ def test_compare_pbg_with_the_simplified_draft() -> None:
 
 
 def test_diagram_is_svg_with_lanes_and_dashed_conditional_steps() -> None:
-    svg = render_svg(FORKED, AGENCIES)
+    svg = render_svg(FORKED, AGENCIES, "en")
     root = ET.fromstring(svg)
     assert root.tag.endswith("svg")
     texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
-    for lane in ("DPMPTSP", "DPUPR", "DLH", "Bank Jateng", "Alur (route)"):
+    for lane in ("DPMPTSP", "DPUPR", "DLH", "Bank Jateng", "Route"):
         assert lane in texts
     dashed = [r for r in root.iter("{http://www.w3.org/2000/svg}rect") if r.get("stroke-dasharray")]
     assert len(dashed) == 1  # 'env' is the only conditional step
-    assert "if big" in texts
+    assert "if big" in texts  # no label in this test route: its expression
+
+
+def test_diagram_speaks_indonesian_and_shows_the_condition_label() -> None:
+    pbg = load_catalog(DEFINITIONS).permit("PBG")
+    svg = render_svg(pbg, AGENCIES)
+    texts = [t.text or "" for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+    assert "Alur" in texts and "mulai" in texts and "selesai" in texts
+    assert "jika bukan rumah tinggal MBR" in texts and "10 hari kerja" in texts
+    assert not [t for t in texts if "is_mbr" in t or "clock paused" in t or "also:" in t]
+    english = render_svg(pbg, AGENCIES, "en")
+    assert "if not a low-income (MBR)" in english and "jika" not in english
 
 
 def test_cli_analyze_flags_compares_and_draws(

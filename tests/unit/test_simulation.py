@@ -4,7 +4,6 @@ the working calendar, scenario checks, an M/M/1 queue against its formula, and t
 from __future__ import annotations
 
 import json
-import time as clock
 from datetime import date, time
 from pathlib import Path
 from typing import Any
@@ -236,7 +235,6 @@ def test_mm1_mean_wait_matches_the_formula() -> None:
     """λ = 0.5/h, μ = 1/h (ρ = 0.5): Wq = ρ / (μ - λ) = 1 hour. About 50,000 customers over
     4,200 days with a fixed seed; tolerance 7 % of Wq (the estimate's own standard error at
     this length is about 2 %), utilization within 0.02 of ρ."""
-    started = clock.perf_counter()
     lam, mu = 0.5, 1.0
     route = PermitType.model_validate(
         {
@@ -281,7 +279,6 @@ def test_mm1_mean_wait_matches_the_formula() -> None:
     assert counter.served > 45_000
     assert counter.mean_wait_h == pytest.approx(expected, rel=0.07)
     assert counter.utilization == pytest.approx(rho, abs=0.02)
-    assert clock.perf_counter() - started < 10
 
 
 # --- CLI ----------------------------------------------------------------------------------

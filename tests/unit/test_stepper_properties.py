@@ -138,6 +138,7 @@ class _Compiler:
                 }
                 if item.when is not None:
                     step["when"] = item.when
+                    step["when_label"] = f"when {item.when}"  # the public reads a label
             self.steps[slot] = step
         return ids[0]
 

@@ -80,6 +80,17 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
         ("steps[1].when", "'floors > ' does not compile"),
         ("steps[2].counter", "agency 'dpmptsp' has no counter 'cashier'"),
     ],
+    # readable pages (12c): what the public reads needs words, the CEL stays under "rumus"
+    "public_rules_without_labels.yaml": [
+        ("steps[1].when_label", "the public reads this condition: give 'when_label'"),
+        ("documents[0].required_when_label", "give 'required_when_label'"),
+        ("service_time.variants[0].label", "a service-time variant needs a label"),
+        ("fees.items[0].formula_label", "the public reads this formula: give 'formula_label'"),
+        ("fees.items[0].applies_when_label", "give 'applies_when_label'"),
+        ("fees.items[0].waived_when_label", "give 'waived_when_label'"),
+        ("form.use.choice_labels", "every choice needs the name people read; missing: shop"),
+        ("form.use.choice_labels", "labels for no choice: barn"),
+    ],
 }
 
 

@@ -22,6 +22,7 @@ import httpx
 from fastapi.routing import iter_route_contexts
 from starlette.routing import Mount
 
+from loket.case.survey import ELEMENTS
 from tests.api.harness import Api, idempotent
 from tests.support import eventually
 from tests.web.support import Browser
@@ -83,6 +84,7 @@ def page(allowed: frozenset[str], body: Body = lambda ctx: {}, **kw: Any) -> Rul
 
 
 TASK = "/{registration_number}/{step_id}"
+RATINGS = dict.fromkeys(ELEMENTS, 3)  # a valid survey answer: the access code decides
 MATRIX: dict[tuple[str, str], Rule] = {
     # --- API: public, no sign-in ------------------------------------------------------------
     ("GET", "/healthz"): Rule(EVERYONE),
@@ -103,6 +105,16 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/api/public/applications/{registration_number}/resubmit"): Rule(
         frozenset({APPLICANT}), body=lambda c: {"access_code": c.code_for_role()}
+    ),
+    # published performance, open data, the satisfaction survey (the code is the key)
+    ("GET", "/api/public/performance"): Rule(EVERYONE),
+    ("GET", "/data.json"): Rule(EVERYONE),
+    ("GET", "/open-data/{year}/{filename}"): Rule(EVERYONE),
+    ("POST", "/api/public/applications/{registration_number}/survey/offer"): Rule(
+        frozenset({APPLICANT}), body=lambda c: {"access_code": c.code_for_role()}
+    ),
+    ("POST", "/api/public/applications/{registration_number}/survey"): Rule(
+        frozenset({APPLICANT}), body=lambda c: {"access_code": c.code_for_role(), **RATINGS}
     ),
     # --- API: auth --------------------------------------------------------------------------
     ("POST", "/api/auth/token"): Rule(EVERYONE, form=True, body=lambda c: {}),
@@ -153,6 +165,15 @@ MATRIX: dict[tuple[str, str], Rule] = {
         body=lambda c: {"registration_number": c.reg, "access_code": c.code_for_role()},
     ),
     ("POST", "/lang"): page(EVERYONE, body=lambda c: {"lang": "id", "next": "/"}),
+    ("GET", "/kinerja"): page(EVERYONE),
+    ("POST", "/survey/start"): page(
+        frozenset({APPLICANT}),
+        body=lambda c: {"registration_number": c.reg, "access_code": c.code_for_role()},
+    ),
+    ("POST", "/survey"): page(
+        frozenset({APPLICANT}),
+        body=lambda c: {"registration_number": c.reg, "access_code": c.code_for_role(), **RATINGS},
+    ),
     ("GET", "/login"): page(EVERYONE),
     # A wrong password answers 401 to everyone: that is the form working, not a denial.
     ("POST", "/login"): page(
@@ -184,6 +205,36 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/applications/{registration_number}/recompute"): page(
         frozenset({ADMIN}), body=lambda c: {"reason": ""}
     ),
+    # --- complaints and supervision of deemed approvals (issue 12b) -------------------------
+    # The probe's file is a permit, not a complaint, and no step of it was deemed approved:
+    # every role is answered "not there" (its own code included). The allowed paths are
+    # tests/api/test_complaints_api.py and tests/api/test_supervision_api.py.
+    ("POST", "/api/public/complaints"): Rule(EVERYONE, body=lambda c: {"form": {}}),
+    ("POST", "/api/public/complaints/{tracking_number}/track"): Rule(
+        frozenset(), body=lambda c: {"access_code": c.code_for_role()}
+    ),
+    ("POST", "/api/public/complaints/{tracking_number}/reopen"): Rule(
+        frozenset(), body=lambda c: {"access_code": c.code_for_role()}
+    ),
+    ("GET", "/api/supervision"): Rule(WORKERS),
+    ("POST", "/api/supervision" + TASK + "/close"): Rule(
+        frozenset(), body=lambda c: {"note": "matrix probe"}
+    ),
+    ("GET", "/pengaduan"): page(EVERYONE),
+    ("POST", "/pengaduan"): page(EVERYONE),
+    ("GET", "/pengaduan/lacak"): page(EVERYONE),
+    ("POST", "/pengaduan/lacak"): page(
+        frozenset(),
+        body=lambda c: {"tracking_number": c.reg, "access_code": c.code_for_role()},
+    ),
+    ("POST", "/pengaduan/lacak/reopen"): page(
+        frozenset(),
+        body=lambda c: {"tracking_number": c.reg, "access_code": c.code_for_role()},
+    ),
+    ("GET", "/staff/supervision"): page(WORKERS),
+    ("POST", "/staff/supervision" + TASK + "/close"): page(
+        frozenset(), body=lambda c: {"note": "matrix probe"}
+    ),
     # --- applicant notifications (issue 11): recovery is public and answers alike ------------
     ("POST", "/api/public/applications/{registration_number}/access-code/recover"): Rule(EVERYONE),
     ("GET", "/api/staff/applications/{registration_number}/notifications"): Rule(AUDITORS),
@@ -209,8 +260,11 @@ def url_of(path: str, reg: str) -> str:
     return (
         path.replace("{permit_id}", "PBG")
         .replace("{registration_number}", reg)
+        .replace("{tracking_number}", reg)
         .replace("{step_id}", "registration")
         .replace("{username}", "rina")
+        .replace("{year}", "2026")
+        .replace("{filename}", "kinerja-bulanan.csv")
     )
 
 

@@ -14,7 +14,7 @@ _TEXT = re.compile(r"""(?:\b_|\bt)\(\s*(["'])((?:(?!\1).)+)\1\s*\)""")
 
 def used_texts() -> set[str]:
     found: set[str] = set()
-    for path in [*WEB.glob("templates/*.html"), *WEB.glob("*.py")]:
+    for path in [*WEB.glob("templates/**/*.html"), *WEB.glob("*.py")]:
         found |= {m.group(2) for m in _TEXT.finditer(path.read_text(encoding="utf-8"))}
     from loket.web.staff_pages import DONE_MESSAGES
 
