@@ -146,6 +146,9 @@ async def settle(
 ) -> None:
     """Record how the attempt ended; once every channel is final, the outbox row is done."""
     async with conn.transaction():
+        # The channels settle concurrently: lock the outbox row first, so the last of them
+        # sees the others' committed rows and marks it delivered.
+        await conn.execute("SELECT 1 FROM notification_outbox WHERE key = $1 FOR UPDATE", key)
         await conn.execute(
             """
             INSERT INTO notification_deliveries AS d (key, channel, state, last_error,

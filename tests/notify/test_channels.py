@@ -20,7 +20,7 @@ from loket.contact import ContactIn
 from loket.notify.templates import load_templates
 from loket.notify.transports import GatewayConfig, SmtpConfig
 from loket.settings import PROJECT_ROOT
-from loket.store.contacts import record_contact
+from loket.store.contacts import record_contact, settle
 from loket.store.submissions import register
 from tests.notify.support import CONTACT_IN, EMAIL, PHONE, TOKEN, Gateway, SmtpSink
 
@@ -163,3 +163,27 @@ async def test_a_notice_no_template_can_render_fails_at_once(
         "SELECT last_error FROM notification_deliveries WHERE key = $1", KEY
     )
     assert error.startswith("template: fee_billed:") and "amount" in error
+
+
+async def test_channels_settling_together_mark_the_notice_delivered(pool: asyncpg.Pool) -> None:
+    """Both channels finish at the same moment, each in its own transaction: the last one
+    must still see the other's row (the outbox row is locked first)."""
+    await seed(pool, None)
+    keys = [f"{REG}:application_approved:{seq}" for seq in range(2, 42)]
+    await pool.executemany(
+        "INSERT INTO notification_outbox (key, registration_number, kind, recipient, payload,"
+        " created_at) VALUES ($1, $2, 'application_approved', 'applicant', '{}', now())",
+        [(k, REG) for k in keys],
+    )
+
+    async def finish(key: str, channel: str) -> None:
+        async with pool.acquire() as conn:
+            await settle(conn, key, channel, "sent")
+
+    await asyncio.gather(*(finish(k, c) for k in keys for c in ("email", "phone")))
+    pending = await pool.fetchval(
+        "SELECT count(*) FROM notification_outbox WHERE key = ANY($1::text[])"
+        " AND delivered_at IS NULL",
+        keys,
+    )
+    assert pending == 0
