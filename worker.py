@@ -22,13 +22,16 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import workflows.permit
+from activities.channels import ChannelActivities, ChannelConfig
 from activities.notify import NotifyActivities
 from activities.permits import PermitActivities
 from activities.records import RecordActivities
 from loket import metrics
 from loket.api import ops
 from loket.files import file_store
-from loket.settings import Settings, get_settings
+from loket.notify.templates import links_base, load_templates
+from loket.notify.transports import GatewayConfig, SmtpConfig
+from loket.settings import PROJECT_ROOT, Settings, get_settings
 from loket.store import gauges
 from loket.store.db import create_pool
 from loket.temporal import connect, connect_config
@@ -46,6 +49,7 @@ PASSTHROUGH = (
     "workflows.messages",
     "workflows.shell",
     "workflows.issuance",
+    "workflows.notices",
     "pydantic",
     "pydantic_core",
     "cel",
@@ -79,6 +83,42 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
+def channel_config(settings: Settings | None = None) -> ChannelConfig:
+    """The applicant channels from settings; without settings, record only (tests, bench)."""
+    if settings is None:
+        return ChannelConfig(
+            load_templates(PROJECT_ROOT / "definitions"), SmtpConfig(), GatewayConfig(), ""
+        )
+    return ChannelConfig(
+        templates=load_templates(settings.definitions_dir),
+        smtp=SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            user=settings.smtp_user,
+            password=settings.smtp_password.get_secret_value(),
+            starttls=settings.smtp_starttls,
+            timeout_s=settings.notify_claim_lease_s / 4,
+        ),
+        gateway=GatewayConfig(
+            url=settings.gateway_url,
+            token=settings.gateway_token.get_secret_value(),
+            timeout_s=settings.notify_claim_lease_s / 4,
+        ),
+        base_url=links_base(settings.public_url, settings.api_host, settings.api_port),
+        lease_s=settings.notify_claim_lease_s,
+    )
+
+
+def channel_activities(
+    pool: asyncpg.Pool, http: httpx.AsyncClient, config: ChannelConfig | None = None
+) -> list[Callable[..., Any]]:
+    """The applicant channel activities: every worker runs them (the workflow starts them
+    for every applicant notice)."""
+    channels = ChannelActivities(pool, config or channel_config(), http)
+    return [channels.deliver_email, channels.deliver_phone]
+
+
 def build_worker(
     client: Client,
     pool: asyncpg.Pool,
@@ -90,10 +130,12 @@ def build_worker(
     extra_activities: Sequence[Callable[..., Any]] = (),
     graceful_shutdown_s: float = 0.0,
     settings: Settings | None = None,
+    channels: ChannelConfig | None = None,
 ) -> Worker:
     ensure_workflow_bytecode()
     records = RecordActivities(pool)
-    notify = NotifyActivities(pool, webhook_url, http or httpx.AsyncClient())
+    http = http or httpx.AsyncClient()
+    notify = NotifyActivities(pool, webhook_url, http)
     settings = settings or get_settings()
     permits = PermitActivities(pool, file_store(settings), settings.public_base_url)
     return Worker(
@@ -105,6 +147,7 @@ def build_worker(
             notify.deliver_notification,
             permits.number_permit,
             permits.render_permit,
+            *channel_activities(pool, http, channels),
             *extra_activities,
         ],
         workflow_runner=workflow_runner(),
@@ -150,6 +193,7 @@ async def run_worker(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
                 http=http,
                 graceful_shutdown_s=settings.worker_graceful_shutdown_s,
                 settings=settings,
+                channels=channel_config(settings),
             )
             checks = {
                 "postgresql": ops.postgres_check(pool, settings.ready_timeout_s),

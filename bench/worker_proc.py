@@ -27,7 +27,7 @@ from activities.records import RecordActivities
 from loket.files import file_store
 from loket.settings import get_settings
 from loket.store.db import create_pool
-from worker import workflow_runner
+from worker import channel_activities, workflow_runner
 from workflows.permit import PermitWorkflow
 
 DEFAULT_MAX_ACTIVITIES = 50  # build_worker's default
@@ -75,6 +75,7 @@ async def _worker(args: argparse.Namespace, client: Client) -> AsyncIterator[Wor
                     notify.deliver_notification,
                     issue.number_permit,
                     issue.render_permit,
+                    *channel_activities(pool, http),
                 ],
                 workflow_runner=workflow_runner(),
                 **_knobs(args),

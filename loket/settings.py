@@ -153,6 +153,23 @@ class Settings(BaseSettings):
     # sequential, so without a brake one could walk them all and collect holders' names.
     verify_per_ip: int = Field(default=60, ge=1)
 
+    # --- applicant notifications (issue 11 §1, docs/notifications.md) ---
+    # E-mail over SMTP; an empty host means "record only" (the delivery row says so).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "loket@localhost"
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = False
+    # WhatsApp/SMS gateway (one JSON shape); an empty URL means "record only".
+    gateway_url: str = ""
+    gateway_token: SecretStr = SecretStr("")
+    # A delivery attempt's claim; a send must finish within half of it.
+    notify_claim_lease_s: float = Field(default=60.0, gt=1)
+    # Access-code recovery: requests per registration number per window (and per address,
+    # the tracking budget).
+    recover_per_application: int = Field(default=3, ge=1)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from loket.case.permit import IssuedPermit, PermitDocument, issues_permit, numbering_request
     from loket.case.state import CaseState
     from loket.refusal import RefusalCode, Refused
+    from workflows import notices
     from workflows.issuance import (
         NUMBER_ACTIVITY,
         NUMBER_RETRY,
@@ -294,6 +295,9 @@ class PermitWorkflow:
         self._upsert_search_attributes(head.change.state)
         workflow.set_current_details(records.details(self._case, head.change.state))
         for notification in batch.notifications if batch else ():
+            if notices.is_applicant_notice(notification):
+                self._deliveries.extend(notices.start_channel_deliveries(notification))
+                continue
             # Started, not awaited: a failing webhook never holds up the permit.
             self._deliveries.append(
                 workflow.start_activity(

@@ -25,6 +25,7 @@ from loket.api import (
     complaints,
     documents,
     monitoring,
+    notify,
     ops,
     payments,
     permits,
@@ -144,6 +145,7 @@ def create_api(lifespan: Lifespan) -> FastAPI:
     app.include_router(documents.staff_router)  # 10A
     app.include_router(permits.router)  # issued permits (issue 10 §2)
     app.include_router(permits.admin_router)
+    app.include_router(notify.router)
     return app
 
 

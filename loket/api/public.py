@@ -55,7 +55,11 @@ async def post_application(
     services: ServicesDep, body: SubmitBody, idempotency_key: IdempotencyKey
 ) -> Submitted:
     return await public.submit(
-        services, body.permit_type, body.form, idempotency_key=idempotency_key
+        services,
+        body.permit_type,
+        body.form,
+        idempotency_key=idempotency_key,
+        contact=body.contact,
     )
 
 

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from loket.calendar import CalendarRangeError, WorkCalendar, WorkDuration, calendar_for
-from loket.case import billing, checks, documents, records
+from loket.case import billing, checks, documents, notices, records
 from loket.case.clock import pause_reason, toggle_pause, waiting_for_applicant
 from loket.case.draft import Change, Draft
 from loket.case.events import EVENTS, PAUSE_REASONS
@@ -86,6 +86,7 @@ class Case:
                 "calendar_version": calendar.version,
             },
         )
+        notices.received(draft)
         self._apply(draft, self.stepper.start(data), applicant, "")
         return draft.done()
 

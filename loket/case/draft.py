@@ -72,6 +72,11 @@ class Draft:
         """The audit seq of the last entry written (0: none yet)."""
         return self._seq
 
+    @property
+    def last_seq(self) -> int:
+        """The audit sequence number of the entry added last (the cause of a notice)."""
+        return self._seq
+
     def snapshot(self) -> CaseState:
         return CaseState(
             registration_number=self.before.registration_number,

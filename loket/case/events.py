@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from loket.calendar import CalendarRangeError
+from loket.case import notices
 from loket.case.draft import Draft
 from loket.case.messages import SYSTEM, Actor
 from loket.case.state import StepClock
@@ -89,6 +90,9 @@ def _returned(
         to_state="returned",
         details=details,
     )
+    names = {doc.id: doc.name for doc in self.permit.documents}
+    items = [{"id": slot, "name": names.get(slot, slot)} for slot in d.corrections]
+    notices.returned(d, clock, note, items)
     d.audit("clock_paused", actor, clock=clock, details={"reason": PAUSE_REASONS["returned"]})
 
 
@@ -151,6 +155,7 @@ def _finished(
         to_state=e.result,
         details={"note": note} if note else {},
     )
+    notices.finished(d, e.result or "", note)
 
 
 _Handler = Callable[["Case", Draft, RouteEvent, Actor, str, RouteState], None]

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from loket.case.messages import Actor, ResubmitRequest
+from loket.contact import ContactIn
 from loket.route.form import FormError, merge_corrections
 from loket.services import brakes
 from loket.services.context import Services, utcnow
@@ -31,6 +32,9 @@ TRACKING_PATH = "/api/public/applications/{registration_number}/track"
 
 class SubmitBody(FormBody):
     permit_type: Line = Field(max_length=12)
+    contact: ContactIn | None = Field(
+        default=None, description="phone and/or e-mail for notifications, with consent"
+    )
 
 
 class Submitted(BaseModel):
@@ -55,7 +59,12 @@ class ResubmitBody(TrackBody):
 
 
 async def submit(
-    services: Services, permit_type: str, form: dict[str, Any], *, idempotency_key: str
+    services: Services,
+    permit_type: str,
+    form: dict[str, Any],
+    *,
+    idempotency_key: str,
+    contact: ContactIn | None = None,
 ) -> Submitted:
     permit = services.catalog.permits.get(permit_type)
     if permit is None:
@@ -74,6 +83,7 @@ async def submit(
         search_attributes=services.settings.search_attributes,
         idempotency_key=f"submit:{idempotency_key}",
         access_code_secret=services.settings.secret_key.get_secret_value().encode(),
+        contact=contact,
     )
     reg = done.registration_number
     log.info("application %s submitted", reg)

@@ -31,9 +31,11 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from loket import search_attributes as sa
 from loket.calendar import CalendarSnapshot, calendar_for
 from loket.case.messages import Actor, ApplicationView, PermitInput
+from loket.contact import ContactIn
 from loket.route.form import normalize
 from loket.route.model import PermitType
 from loket.route.standard import service_duration
+from loket.store.contacts import record_contact
 from loket.store.monitoring import remember_calendar
 from loket.store.routes import remember_route
 from loket.store.submissions import register
@@ -82,6 +84,7 @@ async def submit_application(
     search_attributes: bool = True,
     idempotency_key: str | None = None,
     access_code_secret: bytes | None = None,
+    contact: ContactIn | None = None,
 ) -> Submitted:
     """Validate ``form`` (raises ``FormError``), register it and start its workflow.
 
@@ -99,7 +102,10 @@ async def submit_application(
     async with pool.acquire() as conn:
         await remember_calendar(conn, calendar)
         await remember_route(conn, permit.id, permit.version, permit.model_dump(mode="json"))
-        registration = await register(conn, key, permit.id, now.year, hash_access_code(code))
+        async with conn.transaction():  # the contact is written with the submission or not at all
+            registration = await register(conn, key, permit.id, now.year, hash_access_code(code))
+            if registration.created:
+                await record_contact(conn, registration.registration_number, contact, now)
     reg = registration.registration_number
     if not access_code_matches(code, registration.access_code_hash):
         raise ValueError("idempotency key reused without the server's access-code secret")

@@ -10,6 +10,7 @@ from loket.web import (
     admin_pages,
     complaint_pages,
     document_pages,
+    notify_pages,
     payment_pages,
     performance_pages,
     permit_pages,
@@ -33,5 +34,6 @@ def install(app: FastAPI, web_settings: WebSettings | None = None) -> None:
     app.include_router(payment_pages.router)
     app.include_router(document_pages.router)  # 10A
     app.include_router(permit_pages.router)  # issued permits (issue 10 §2)
+    app.include_router(notify_pages.router)
     app.mount(STATIC_PATH, StaticFiles(directory=STATIC), name="static")
     app.add_middleware(SecurityHeaders)

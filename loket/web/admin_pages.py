@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Response
 from loket.edge.params import PERMIT_PATTERN, REGISTRATION_PATTERN, RegistrationNumber
 from loket.refusal import Refused
 from loket.route.loader import Catalog
-from loket.services import ServiceError, deadlines, monitoring, security, tasks, utcnow
+from loket.services import ServiceError, contacts, deadlines, monitoring, security, tasks, utcnow
 from loket.services.deadlines import RecomputeIn
 from loket.services.tasks import CancelBody
 from loket.web import charts
@@ -145,6 +145,7 @@ async def _application_page(
         audit=audit,
         escalations=record.escalations,
         refused=refused,
+        deliveries=await contacts.deliveries(page.services, registration_number),
         clock_events=CLOCK_EVENTS,
         temporal_url=temporal_ui_link(page, registration_number),
         error=error,

@@ -21,9 +21,10 @@ from loket.fees import AmountOutOfRange
 from loket.refusal import Refused
 from loket.route.form import FormError
 from loket.services import ServiceError, public, published
+from loket.services.errors import Invalid
 from loket.services.fields import amount_invalid
 from loket.services.public import ResubmitBody, TrackBody, tracking_not_found
-from loket.web import document_pages, i18n
+from loket.web import document_pages, i18n, notify_pages
 from loket.web.core import (
     LANG_COOKIE,
     LANG_COOKIE_DAYS,
@@ -99,7 +100,9 @@ async def simulate(page: PageDep, form: CheckedForm, permit_id: PermitId) -> Res
 @router.get("/permits/{permit_id}/apply")
 async def apply_form(page: PageDep, permit_id: PermitId) -> Response:
     permit = page.services.permit(permit_id)
-    return page.render("apply.html", permit=permit, values={}, errors={})
+    return page.render(
+        "apply.html", permit=permit, values={}, errors={}, **notify_pages.contact_context(page)
+    )
 
 
 @router.post("/permits/{permit_id}/apply")
@@ -108,16 +111,25 @@ async def apply(page: PageDep, form: CheckedForm, permit_id: PermitId) -> Respon
     values = form_values(form)
     try:
         done = await public.submit(
-            page.services, permit.id, coerce_form(permit, values), idempotency_key=form_key(form)
+            page.services,
+            permit.id,
+            coerce_form(permit, values),
+            idempotency_key=form_key(form),
+            contact=notify_pages.contact_from_form(page, values),
         )
-    except (FormError, AmountOutOfRange) as exc:
-        errors = exc.errors if isinstance(exc, FormError) else amount_invalid(exc).errors or []
+    except (FormError, AmountOutOfRange, Invalid) as exc:
+        errors = (
+            exc.errors or []
+            if isinstance(exc, FormError | Invalid)
+            else amount_invalid(exc).errors or []
+        )
         return page.render(
             "apply.html",
             status_code=422,
             permit=permit,
             values=values,
             errors=field_errors(errors, page.lang),
+            **notify_pages.contact_context(page),
         )
     # Shown once, on this page only: the code is never stored in clear.
     return page.render("submitted.html", status_code=201, permit=permit, done=done)

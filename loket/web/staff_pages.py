@@ -19,7 +19,7 @@ from loket.edge.errors import Invalid
 from loket.edge.params import REGISTRATION_PATTERN, RegistrationNumber, StepId
 from loket.refusal import Refused
 from loket.route.model import IDENT
-from loket.services import ServiceError, auth, deadlines, supervisor, tasks, utcnow
+from loket.services import ServiceError, auth, contacts, deadlines, supervisor, tasks, utcnow
 from loket.services.deadlines import ExtendIn
 from loket.services.supervisor import ReassignBody
 from loket.services.tasks import DecideBody
@@ -164,6 +164,8 @@ async def _task_page(
         documents=await document_pages.task_documents(page, registration_number),  # 10A
         error=error,
         flash=flash,
+        # After task_detail: only someone who may read the task sees its notices.
+        deliveries=await contacts.deliveries(page.services, registration_number),
     )
 
 

@@ -99,6 +99,7 @@ RELAXED_BRAKES: dict[str, Any] = {
     "track_per_ip": 100_000,
     "track_per_application": 100_000,
     "signin_per_ip": 100_000,
+    "recover_per_application": 100_000,
 }
 
 

@@ -169,7 +169,13 @@ async def test_the_workers_keep_the_overdue_gauge_current(ops_stack: OpsStack) -
             )
             return n
 
+    async def backlog() -> dict[str, int]:
+        async with pool.acquire() as conn:
+            return await gauges.outbox_backlog_by_kind(conn)
+
     await eventually(tasks, lambda n: n == 1)
+    # The applicant's "received" notice waits in the outbox until its channels are done.
+    await eventually(backlog, lambda b: b == {})
     now = datetime.now(UTC)
     async with pool.acquire() as conn:
         assert await gauges.steps_overdue_by_agency(conn, now) == {}

@@ -289,6 +289,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/admin/payments"): page(AUDITORS),
     ("POST", "/admin/payments/reconcile"): page(AUDITORS, body=lambda c: {"bank": "demo"}),
+    # --- applicant notifications (issue 11): recovery is public and answers alike ------------
+    ("POST", "/api/public/applications/{registration_number}/access-code/recover"): Rule(EVERYONE),
+    ("GET", "/api/staff/applications/{registration_number}/notifications"): Rule(AUDITORS),
+    ("GET", "/track/recover"): page(EVERYONE),
+    ("POST", "/track/recover"): page(EVERYONE, body=lambda c: {"registration_number": c.reg}),
 }
 
 

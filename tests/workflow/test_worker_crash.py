@@ -31,7 +31,7 @@ from loket.settings import get_settings
 from loket.store.chain import check_chain
 from tests.support import eventually, refusal_code
 from tests.workflow.support import submit_sips
-from worker import workflow_runner
+from worker import channel_activities, workflow_runner
 from workflows.messages import Actor, ApplicationView, DecisionRequest, RecordBatch
 from workflows.permit import PermitWorkflow
 
@@ -189,6 +189,7 @@ async def test_a_batch_retried_after_its_commit_writes_nothing_twice(
                 notify.deliver_notification,
                 issue.number_permit,
                 issue.render_permit,
+                *channel_activities(pool, http),
             ],
             workflow_runner=workflow_runner(),
         )

@@ -1,0 +1,1 @@
+"""Applicant notifications outside the case core: message templates and the transports."""
