@@ -212,6 +212,16 @@ def _checked(r: Readable, d: Details) -> list[Line]:
     ) + _note(r, d)
 
 
+def _issued(r: Readable, d: Details) -> list[Line]:
+    return _pairs(
+        r,
+        ("Permit number", r.text(d.get("permit_number"))),
+        ("Issued on", r.day_iso(d.get("issued_on"))),
+        ("Valid until", r.day_iso(d.get("valid_until"))),
+        ("SHA-256", r.text(d.get("pdf_sha256"))),
+    )
+
+
 RENDERERS: dict[str, Renderer] = {
     "application_submitted": _submitted,
     "application_corrected": _corrected,
@@ -242,6 +252,7 @@ RENDERERS: dict[str, Renderer] = {
     "bill_cancelled": _bill_cancelled,
     "document_uploaded": _uploaded,
     "document_checked": _checked,
+    "permit_issued": _issued,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -52,6 +52,11 @@ def when(value: datetime | None, tz: timezone) -> str:
         return "-"
     local = value.astimezone(tz)
     return f"{local:%d-%m-%Y %H:%M} {tz.tzname(None)}"
+
+
+def day(value: date | None) -> str:
+    """A calendar date as dd-mm-yyyy, the way Indonesian documents write it."""
+    return value.strftime("%d-%m-%Y") if value else ""
 
 
 def working_left(calendar: WorkCalendar, due: datetime | None, now: datetime) -> timedelta | None:

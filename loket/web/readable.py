@@ -8,7 +8,7 @@ catalog already loaded by the services, so the pages stay on the service layer.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from loket.calendar import WorkDuration
@@ -93,6 +93,15 @@ class Readable:
             return ""
         try:
             return fmt.when(datetime.fromisoformat(str(value)), self.tz)
+        except ValueError:
+            return str(value)
+
+    def day_iso(self, value: Any) -> str:
+        """An ISO calendar date ('2026-12-01') as the pages write dates."""
+        if not value:
+            return ""
+        try:
+            return fmt.day(date.fromisoformat(str(value)))
         except ValueError:
             return str(value)
 

@@ -8,6 +8,11 @@ Kept apart from :mod:`loket.web.i18n` so the catalog of each feature is its own 
 from __future__ import annotations
 
 INDONESIAN: dict[str, str] = {
+    # the issued permit in the audit trail
+    "Permit number": "Nomor izin",
+    "Issued on": "Tanggal terbit",
+    "Valid until": "Berlaku sampai",
+    "SHA-256": "SHA-256",
     # conditions and formulas: the words, and the expression under "rumus"
     "formula": "rumus",
     "The formula as the system computes it": "Rumus sebagaimana dihitung sistem",

@@ -132,7 +132,7 @@ async def running_api(
     app = app or create_app(api_settings(task_queue), dsn, client=client)
     async with app.router.lifespan_context(app):
         services: Services = app.state.services
-        async with build_worker(client, services.pool, task_queue):
+        async with build_worker(client, services.pool, task_queue, settings=services.settings):
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
             async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
                 yield Api(app, services, http)

@@ -136,7 +136,14 @@ async def test_each_event_sends_one_message_per_channel_through_a_gateway_outage
             history = (await handle.fetch_history()).to_json()
             described = await handle.describe()
 
-    kinds = ["application_received", "application_returned", "application_approved"]
+    # The issuing approval's batch holds both "approved" and "permit ready" (same instant,
+    # ordered by key).
+    kinds = [
+        "application_received",
+        "application_returned",
+        "application_approved",
+        "permit_ready",
+    ]
     outbox = await pool.fetch(
         "SELECT key, kind, payload, delivered_at FROM notification_outbox"
         " WHERE registration_number = $1 AND recipient = 'applicant' ORDER BY created_at, key",
