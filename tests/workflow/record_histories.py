@@ -25,8 +25,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from loket import embedded as services
 from loket.calendar_data import covered_years, load_calendar
+from loket.case.billing import PaymentRequest, bank_actor
+from loket.case.document_models import FileRef, VerdictInput
+from loket.case.documents import AttachRequest
 from loket.route.loader import load_catalog
 from loket.services.submission import submit_application
+from loket.settings import Settings
 from loket.store.db import create_pool
 from loket.store.dev_seed import seed_from_definitions
 from loket.store.migrate import migrate
@@ -141,6 +145,63 @@ async def ptka_cancelled(handle: Handle, reg: str) -> None:
     await handle.execute_update("cancel", CancelRequest(reason="permohonan ganda", actor=admin))
 
 
+def _ref(n: int) -> FileRef:
+    return FileRef(sha256=f"{n:064x}", size=1000 + n, media_type="application/pdf")
+
+
+async def pbg_documents_paid_by_bank(handle: Handle, reg: str) -> None:
+    """Documents (attach, verdicts, a return naming one, a new version), the bill paid by
+    the bank's callback (record_payment), the permit numbered and rendered at issuance."""
+    applicant = Actor(username=f"applicant:{reg}", role="applicant")
+    slots = ("land_title", "identity", "architecture_drawings", "environmental_document")
+    for n, slot in enumerate(slots, start=1):
+        await handle.execute_update(
+            "attach_document", AttachRequest(slot=slot, file=_ref(n), actor=applicant)
+        )
+    await _decide(handle, FRONT, "registration", "approve")
+    await handle.execute_update(
+        "decide",
+        DecisionRequest(
+            step_id="completeness",
+            outcome="return",
+            note="gambar tidak terbaca",
+            actor=SECRETARIAT,
+            corrections=("architecture_drawings",),
+            verdicts=(
+                VerdictInput(slot="land_title", verdict="complete"),
+                VerdictInput(slot="architecture_drawings", verdict="incomplete", note="buram"),
+            ),
+        ),
+        result_type=ApplicationView,
+    )
+    await handle.execute_update(
+        "attach_document",
+        AttachRequest(slot="architecture_drawings", file=_ref(9), actor=applicant),
+    )
+    await handle.execute_update("resubmit", ResubmitRequest(actor=applicant, note="sudah diganti"))
+    await _decide(handle, SECRETARIAT, "completeness", "approve")
+    await _decide(handle, DLH, "environmental_review", "approve")
+    await _decide(handle, TPA, "tpa_review", "approve")
+    view = await handle.execute_update(
+        "decide",
+        DecisionRequest(step_id="assessment", outcome="approve", actor=RETRIBUTION),
+        result_type=ApplicationView,
+    )
+    bill = view.bills[-1]
+    await handle.execute_update(
+        "record_payment",
+        PaymentRequest(
+            bank="demo",
+            transaction_id="TX-REC-1",
+            billing_code=bill.billing_code,
+            amount=bill.amount,
+            paid_at=utcnow(),
+            actor=bank_actor("demo"),
+        ),
+    )
+    await _decide(handle, ISSUANCE, "issuance", "approve")
+
+
 SCENARIOS: dict[str, tuple[str, dict[str, Any], Any]] = {
     "pbg_with_return": ("PBG", PBG_FORM, pbg_with_return),
     "pbg_mbr_rejected": (
@@ -151,10 +212,11 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any], Any]] = {
     "sip_with_return": ("SIP", SIP_FORM, sip_with_return),
     "ptka_paid": ("PTKA", PTKA_FORM, ptka_paid),
     "ptka_cancelled": ("PTKA", PTKA_FORM, ptka_cancelled),
+    "pbg_documents_paid_by_bank": ("PBG", PBG_FORM, pbg_documents_paid_by_bank),
 }
 
 
-async def record(client: Client, dsn: str, version: str) -> None:
+async def record(client: Client, dsn: str, version: str, files: Path) -> None:
     folder = HISTORIES / version
     folder.mkdir(parents=True, exist_ok=True)
     catalog = load_catalog(DEFINITIONS)
@@ -162,7 +224,9 @@ async def record(client: Client, dsn: str, version: str) -> None:
     pool = await create_pool(dsn)
     task_queue = f"record-{uuid.uuid4()}"
     try:
-        async with build_worker(client, pool, task_queue):
+        # Issued permits' PDFs go to the temporary folder, never the repository's data/.
+        settings = Settings(file_store_url=f"file://{files}")
+        async with build_worker(client, pool, task_queue, settings=settings):
             for name, (permit, form, drive) in SCENARIOS.items():
                 target = folder / f"{name}.json"
                 if target.exists():
@@ -204,7 +268,7 @@ async def main(version: str) -> None:
                 data_converter=pydantic_data_converter,
             )
             async with env:
-                await record(env.client, dsn, version)
+                await record(env.client, dsn, version, Path(tmp) / "files")
 
 
 if __name__ == "__main__":

@@ -25,10 +25,28 @@ BROKEN = sorted((HERE / "histories_broken").glob("*.json"))
 
 def test_the_corpus_covers_versions_and_permit_types() -> None:
     versions = {p.parent.name for p in HISTORIES}
-    assert {"v1-monolith", "v2-case-core"} <= versions
-    types = {p.stem.split("_")[0] for p in HISTORIES if p.parent.name == "v2-case-core"}
-    assert {"pbg", "sip", "ptka"} <= types
+    assert {"v1-monolith", "v2-case-core", "v3-paper"} <= versions
+    for version in ("v2-case-core", "v3-paper"):
+        types = {p.stem.split("_")[0] for p in HISTORIES if p.parent.name == version}
+        assert {"pbg", "sip", "ptka"} <= types
     assert BROKEN
+
+
+def test_the_paper_corpus_walks_the_new_paths() -> None:
+    """v3-paper holds the documents, the bank's payment, the applicant's channels and the
+    issued permit: the commands those paths add are in its histories."""
+    text = "".join(p.read_text(encoding="utf-8") for p in HISTORIES if p.parent.name == "v3-paper")
+    for name in (
+        "attach_document",
+        "record_payment",
+        "number_permit",
+        "render_permit",
+        "deliver_email",
+        "deliver_phone",
+    ):
+        assert name in text, name
+    # The two patches' markers (their ids are base64 inside the payloads).
+    assert text.count("EVENT_TYPE_MARKER_RECORDED") >= 2
 
 
 async def _replay(path: Path) -> WorkflowReplayResult:
