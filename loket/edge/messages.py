@@ -72,6 +72,10 @@ ENGLISH: dict[str, str] = {
     "application_not_found": "no application {registration_number}",
     "permit_not_found": "no permit type '{permit_id}'",
     "tracking_not_found": "no application with this registration number and access code",
+    "submission_code_changed": (
+        "application {registration_number} was submitted with this key; its access code has"
+        " been renewed since: use the new code"
+    ),
     "dataset_not_found": "no open dataset '{dataset_id}'",
     "user_not_found": "no active user '{username}'",
     "method_not_allowed": "method not allowed",
@@ -153,6 +157,10 @@ INDONESIAN: dict[str, str] = {
     "application_not_found": "tidak ada permohonan {registration_number}",
     "permit_not_found": "tidak ada jenis izin '{permit_id}'",
     "tracking_not_found": "tidak ada permohonan dengan nomor pendaftaran dan kode akses ini",
+    "submission_code_changed": (
+        "permohonan {registration_number} sudah diajukan dengan kunci ini; kode aksesnya telah"
+        " diperbarui: gunakan kode yang baru"
+    ),
     "dataset_not_found": "tidak ada set data terbuka '{dataset_id}'",
     "user_not_found": "tidak ada pengguna aktif '{username}'",
     "method_not_allowed": "metode tidak diizinkan",

@@ -35,6 +35,7 @@ from loket.contact import ContactIn
 from loket.route.form import normalize
 from loket.route.model import PermitType
 from loket.route.standard import service_duration
+from loket.services.errors import Conflict
 from loket.store.contacts import record_contact
 from loket.store.monitoring import remember_calendar
 from loket.store.routes import remember_route
@@ -108,7 +109,10 @@ async def submit_application(
                 await record_contact(conn, registration.registration_number, contact, now)
     reg = registration.registration_number
     if not access_code_matches(code, registration.access_code_hash):
-        raise ValueError("idempotency key reused without the server's access-code secret")
+        # This key's submission exists, but its access code is not the one derived from the
+        # key: it was recovered (reset) since, or the key was sent without the server's
+        # secret. The code is never answered twice: the applicant uses the new one.
+        raise Conflict("submission_code_changed", registration_number=reg)
     workflow_input = PermitInput(
         registration_number=reg,
         permit=permit,

@@ -4,6 +4,7 @@ with the submission, never echoed), the staff deliveries list, and access-code r
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -46,11 +47,11 @@ async def api(
         yield running
 
 
-async def submit(api: Api, contact: dict[str, Any] | None) -> Any:
+async def submit(api: Api, contact: dict[str, Any] | None, key: str | None = None) -> Any:
     body: dict[str, Any] = {"permit_type": "PBG", "form": PBG_FORM}
     if contact is not None:
         body["contact"] = contact
-    return await api.http.post(SUBMIT, json=body, headers=idempotent())
+    return await api.http.post(SUBMIT, json=body, headers=idempotent(key))
 
 
 async def test_contact_is_stored_with_consent_and_never_answered(api: Api) -> None:
@@ -118,7 +119,8 @@ async def test_recovery_sends_a_new_code_and_the_old_one_stops_working(
     api: Api, providers: tuple[SmtpSink, Gateway]
 ) -> None:
     smtp, gateway = providers
-    done = (await submit(api, CONTACT)).json()
+    first = uuid.uuid4().hex
+    done = (await submit(api, CONTACT, first)).json()
     reg, old = done["registration_number"], done["access_code"]
     await eventually(lambda: track(api, reg, old), lambda s: s == 200)  # first batch written
     r = await api.http.post(recover_url(reg), headers=idempotent())
@@ -129,6 +131,11 @@ async def test_recovery_sends_a_new_code_and_the_old_one_stops_working(
     assert new in sms["text"] and mail["To"] == EMAIL and sms["to"] == PHONE
     assert await track(api, reg, new) == 200
     assert await track(api, reg, old) == 404
+    # The submission retried with its first key: the old code is not handed out again.
+    again = await submit(api, CONTACT, first)
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] == "submission_code_changed" and old not in again.text
+    assert again.json()["params"]["registration_number"] == reg
     # The same request again (same Idempotency-Key) sends no second code.
     key = idempotent()
     await api.http.post(recover_url(reg), headers=key)
