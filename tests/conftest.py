@@ -40,6 +40,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from loket import embedded as services
 
+# Files a test's worker stores (issued permits' PDFs) go to a folder of this run, never to
+# the repository's data/: workers built without settings read it from the environment.
+os.environ.setdefault(
+    "LOKET_FILE_STORE_URL",
+    f"file://{Path(tempfile.gettempdir()) / f'loket-test-files-{os.getpid()}'}",
+)
+
 
 @pytest.fixture(scope="session")
 def session_dir() -> Iterator[Path]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from loket.expr import compile_expression
+from loket.route.form import with_defaults
 from loket.route.model import DocumentType, PermitType, RequiredDocument
 
 MB = 1024 * 1024
@@ -42,6 +43,10 @@ def _applies(doc: RequiredDocument, data: Mapping[str, object]) -> bool:
     return compile_expression(doc.required_when).evaluate_bool(data)
 
 
+def _env(permit: PermitType, data: Mapping[str, object]) -> Mapping[str, object]:
+    return with_defaults(permit, data)
+
+
 def slots(permit: PermitType, data: Mapping[str, object]) -> list[Slot]:
     rules = permit.document_rules
     return [
@@ -53,7 +58,7 @@ def slots(permit: PermitType, data: Mapping[str, object]) -> list[Slot]:
             max_bytes=(doc.max_size_mb or rules.max_size_mb) * MB,
         )
         for doc in permit.documents
-        if _applies(doc, data)
+        if _applies(doc, _env(permit, data))
     ]
 
 

@@ -7,6 +7,7 @@ zero value of their type, so conditions never meet a missing variable.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -123,6 +124,12 @@ def normalize(permit: PermitType, submitted: dict[str, Any]) -> dict[str, FormVa
             value = float(value)
         values[name] = value
     return values
+
+
+def with_defaults(permit: PermitType, data: Mapping[str, object]) -> dict[str, object]:
+    """``data`` with every declared field present: an optional field left out reads as its
+    zero value, as ``normalize`` stores it (conditions never meet an undefined name)."""
+    return {**{name: _ZERO[spec.type] for name, spec in permit.form.items()}, **data}
 
 
 def merge_corrections(

@@ -230,14 +230,14 @@ def test_a_waiver_or_a_free_license_never_bills() -> None:
     state = case.start("PBG-2026-000007", data, APPLICANT, START).state
     sup = Actor(username="s", role="supervisor", agency="x")
     for _ in range(10):
-        if state.finished:
-            break
         clock = state.clocks[0]
+        if case.graph.task(clock.step_id).issues_permit:
+            break  # every step that could bill is behind it (issuing needs its number)
         agency = case.graph.task(clock.step_id).agency
         actor = sup.model_copy(update={"agency": agency, "username": f"s-{agency}"})
         request = DecisionRequest(step_id=clock.step_id, outcome="approve", actor=actor)
         state = case.decide(state, request, START).state
-    assert state.finished and state.bills == ()
+    assert state.clocks[0].step_id == "issuance" and state.bills == ()
     sip = CATALOG.permit("SIP")
     assert all(getattr(s, "pay_within", None) is None for s in sip.steps)
 

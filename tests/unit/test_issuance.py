@@ -18,6 +18,7 @@ from loket.case.core import Case
 from loket.case.messages import Actor, DecisionRequest
 from loket.case.permit import IssuedPermit, issues_permit, numbering_request
 from loket.refusal import RefusalCode, Refused
+from loket.route.form import normalize
 from loket.route.issuance import (
     NUMBER_MAX_LENGTH,
     NUMBER_PATTERN,
@@ -203,7 +204,7 @@ def test_the_case_core_issues_only_a_numbered_permit_and_tells_the_applicant() -
     sip = CATALOG.permits["SIP"]
     case = Case(sip, calendar_for(load_calendar(definitions, *covered_years(definitions))))
     now = datetime(2026, 12, 1, 2, tzinfo=UTC)
-    state = case.start("SIP-2026-000001", dict(SIP_FORM), ISSUER, now).state
+    state = case.start("SIP-2026-000001", normalize(case.permit, SIP_FORM), ISSUER, now).state
     for step, counter in (
         ("registration", "dpmptsp/front_office"),
         ("health_verification", "dinkes/health_licensing"),
@@ -230,8 +231,10 @@ def test_the_case_core_issues_only_a_numbered_permit_and_tells_the_applicant() -
     entry = change.batch.audit[0]
     assert entry.details["permit_number"] == issued.number
     assert entry.details["pdf_sha256"] == "c" * 64
-    (note,) = change.batch.notifications
-    assert note.kind == "permit_ready" and note.recipient == "applicant"
+    # The applicant hears "permit ready" (and, from the finish, "approved").
+    (note,) = [n for n in change.batch.notifications if n.kind == "permit_ready"]
+    assert [n.kind for n in change.batch.notifications] == ["permit_ready", "application_approved"]
+    assert note.recipient == "applicant"
     assert note.key == f"SIP-2026-000001:permit_ready:{entry.seq}"
     assert note.payload == {
         "registration_number": "SIP-2026-000001",

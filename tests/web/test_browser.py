@@ -102,7 +102,12 @@ async def stack(pg_dsn: str, migrated_template: str) -> AsyncIterator[Stack]:
     try:
         async with (
             app.router.lifespan_context(app),
-            build_worker(env.client, app.state.services.pool, task_queue),
+            build_worker(
+                env.client,
+                app.state.services.pool,
+                task_queue,
+                settings=app.state.services.settings,  # the same file store as the app
+            ),
         ):
             config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False)
             server = _Server(config)

@@ -32,11 +32,28 @@ async def test_refusals_leave_no_trace_and_search_attributes_answer_admin_questi
         reg, handle = submitted.registration_number, submitted.handle
 
         # A refused Update is answered by the validator: the history does not grow at all.
-        # (First let the workflow go idle: its escalation timer is the last event then.)
+        # (First let the workflow go idle.)
         async def events() -> list[int]:
             return [e.event_type for e in (await handle.fetch_history()).events]
 
-        idle = await eventually(events, lambda ev: ev[-1] == EventType.EVENT_TYPE_TIMER_STARTED)
+        def settled(ev: list[int]) -> bool:
+            # The escalation timer is started and every activity (the record, the
+            # applicant's channel deliveries) has finished: nothing more will be written.
+            scheduled = ev.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+            finished = ev.count(EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) + ev.count(
+                EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED
+            )
+            return (
+                EventType.EVENT_TYPE_TIMER_STARTED in ev
+                and scheduled == finished
+                and ev[-1]
+                in (
+                    EventType.EVENT_TYPE_TIMER_STARTED,
+                    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+                )
+            )
+
+        idle = await eventually(events, settled)
         before = len(idle)
         with pytest.raises(WorkflowUpdateFailedError) as refused:
             await handle.execute_update(
