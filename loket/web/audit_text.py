@@ -79,7 +79,10 @@ def _decided(r: Readable, d: Details) -> list[Line]:
 
 
 def _returned(r: Readable, d: Details) -> list[Line]:
-    return _note(r, d)
+    asked = d.get("corrections")
+    return _pairs(r, ("Documents to correct", r.document_names(asked) if asked else None)) + _note(
+        r, d
+    )
 
 
 def _skipped(r: Readable, d: Details) -> list[Line]:
@@ -199,14 +202,16 @@ def _bill_cancelled(r: Readable, d: Details) -> list[Line]:
 
 # Documents (10A): only references are audited (slot, version, hash), never content.
 def _uploaded(r: Readable, d: Details) -> list[Line]:
-    return _pairs(r, ("Document", r.text(d.get("slot"))), ("Version", r.text(d.get("version"))))
+    return _pairs(
+        r, ("Document", r.document_name(d.get("slot"))), ("Version", r.text(d.get("version")))
+    )
 
 
 def _checked(r: Readable, d: Details) -> list[Line]:
     verdict = d.get("verdict")
     return _pairs(
         r,
-        ("Document", r.text(d.get("slot"))),
+        ("Document", r.document_name(d.get("slot"))),
         ("Version", r.text(d.get("version"))),
         ("Verdict", r.t(str(verdict)) if verdict else None),
     ) + _note(r, d)

@@ -201,6 +201,19 @@ class Readable:
         spec = next((p.form[name] for p in self._permits(permit_type) if name in p.form), None)
         return self.form_label(spec) if spec is not None else str(name)
 
+    def document_name(self, slot: Any, permit_type: Any = None) -> str:
+        """A document slot's name from the definition (the id when no permit knows it)."""
+        for permit in self._permits(permit_type):
+            found = next((d.name for d in permit.documents if d.id == slot), None)
+            if found is not None:
+                return found
+        return self.text(slot)
+
+    def document_names(self, slots: Any, permit_type: Any = None) -> str:
+        if not isinstance(slots, list | tuple):
+            return self.document_name(slots, permit_type)
+        return ", ".join(self.document_name(s, permit_type) for s in slots)
+
     def field_names(self, names: Any, permit_type: Any = None) -> str:
         if not isinstance(names, list | tuple):
             return self.text(names)

@@ -8,6 +8,7 @@ Kept apart from :mod:`loket.web.i18n` so the catalog of each feature is its own 
 from __future__ import annotations
 
 INDONESIAN: dict[str, str] = {
+    "Documents to correct": "Dokumen yang harus diperbaiki",
     # the issued permit in the audit trail
     "Permit number": "Nomor izin",
     "Issued on": "Tanggal terbit",

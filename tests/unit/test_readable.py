@@ -321,3 +321,13 @@ def test_a_fee_summary_without_published_text_reads_the_formula_label() -> None:
         }
     )
     assert fee_summary(schedule) == "Retribusi: jumlah bulan × tarif"
+
+
+def test_document_events_name_the_documents_not_their_ids() -> None:
+    r = Readable(CATALOG, "id", WIB).of("PBG")
+    returned = r.details("step_returned", {"note": "x", "corrections": ["architecture_drawings"]})
+    uploaded = r.details("document_uploaded", {"slot": "land_title", "version": 2})
+    shown = [line.value for line in (*returned.lines, *uploaded.lines)]
+    assert "Gambar rencana arsitektur" in shown
+    assert any(v.startswith("Bukti kepemilikan hak atas tanah") for v in shown)
+    assert not any("_" in v for v in shown)
