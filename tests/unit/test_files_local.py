@@ -51,7 +51,8 @@ async def test_missing_and_malformed_references(tmp_path: Path) -> None:
     assert not await store.exists("0" * 64)
 
 
-def test_backend_from_settings(tmp_path: Path) -> None:
+def test_backend_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LOKET_FILE_STORE_URL", raising=False)  # tests/conftest.py sets it
     default = file_store(Settings(data_dir=tmp_path))
     assert isinstance(default, LocalFileStore) and default.root == tmp_path / "files"
     other = file_store(Settings(file_store_url=f"file://{tmp_path}/elsewhere"))
