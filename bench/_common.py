@@ -34,7 +34,9 @@ from loket.embedded import (
     free_port,
     temporal_dev_server,
 )
+from loket.settings import PROJECT_ROOT
 from loket.store.db import create_pool
+from loket.store.dev_seed import seed_from_definitions
 from loket.store.migrate import migrate
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -79,6 +81,10 @@ async def embedded_stack(*, keep_dir: Path | None = None) -> AsyncIterator[Stack
             temporal_dev_server(data_dir / "temporal", port=port, ui_port=None) as address,
         ):
             await migrate(dsn)
+            # Issuing steps need a signing official; their PDFs go to this run's folder
+            # (worker processes inherit the variable).
+            await seed_from_definitions(dsn, PROJECT_ROOT / "definitions")
+            os.environ["LOKET_FILE_STORE_URL"] = f"file://{data_dir / 'files'}"
             client = await connect_temporal(address, data_converter=pydantic_data_converter)
             pool = await create_pool(dsn, max_size=20)
             try:
