@@ -173,6 +173,10 @@ def _returns(case: Case, request: DecisionRequest) -> bool:
 def check_decision(case: Case, state: CaseState, request: DecisionRequest) -> None:
     """Verdicts and corrections name slots of this application; a return at a step that
     checks documents names at least one item to correct."""
+    step = case.graph.task(request.step_id)
+    returning = step.checks_documents and _returns(case, request)
+    if not (request.verdicts or request.corrections or returning):
+        return  # most decisions name no document: no slot conditions to evaluate
     known = {s.id for s in slots(case.permit, state.data)}
     for verdict in request.verdicts:
         if verdict.slot not in known:
@@ -181,8 +185,7 @@ def check_decision(case: Case, state: CaseState, request: DecisionRequest) -> No
     for slot_id in request.corrections:
         if slot_id not in known:
             raise Refused(RefusalCode.UNKNOWN_DOCUMENT, slot=slot_id)
-    step = case.graph.task(request.step_id)
-    if step.checks_documents and known and _returns(case, request) and not request.corrections:
+    if returning and known and not request.corrections:
         raise Refused(RefusalCode.CORRECTIONS_REQUIRED, step_id=request.step_id)
 
 

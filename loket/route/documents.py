@@ -43,12 +43,9 @@ def _applies(doc: RequiredDocument, data: Mapping[str, object]) -> bool:
     return compile_expression(doc.required_when).evaluate_bool(data)
 
 
-def _env(permit: PermitType, data: Mapping[str, object]) -> Mapping[str, object]:
-    return with_defaults(permit, data)
-
-
 def slots(permit: PermitType, data: Mapping[str, object]) -> list[Slot]:
     rules = permit.document_rules
+    env = with_defaults(permit, data)  # once, not per document
     return [
         Slot(
             id=doc.id,
@@ -58,7 +55,7 @@ def slots(permit: PermitType, data: Mapping[str, object]) -> list[Slot]:
             max_bytes=(doc.max_size_mb or rules.max_size_mb) * MB,
         )
         for doc in permit.documents
-        if _applies(doc, _env(permit, data))
+        if _applies(doc, env)
     ]
 
 

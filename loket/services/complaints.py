@@ -21,7 +21,7 @@ from loket.route.form import normalize
 from loket.route.model import PermitType, TaskStep
 from loket.services.context import Services, utcnow
 from loket.services.errors import Forbidden, Invalid, NotFound
-from loket.services.public import _check_access, tracking_not_found
+from loket.services.public import check_access, tracking_not_found
 from loket.services.rows import User
 from loket.services.submission import submit_application
 from loket.services.workflow import update_workflow
@@ -134,7 +134,7 @@ def _answer_steps(complaint_route: PermitType) -> set[str]:
 
 
 async def track_complaint(services: Services, tracking_number: str, code: str) -> ComplaintTracking:
-    await _check_access(services, "track_complaint", tracking_number, code)
+    await check_access(services, "track_complaint", tracking_number, code)
     async with services.acquire() as conn:
         row = await store.complaint(conn, tracking_number)
         view = await queries.tracking(conn, services.catalog, tracking_number)
@@ -159,7 +159,7 @@ async def reopen_complaint(
 ) -> ComplaintTracking:
     """The complainant is not satisfied with the answer: the complaint goes back to the
     complaints desk (the workflow refuses once it has closed)."""
-    await _check_access(services, "reopen_complaint", tracking_number, code)
+    await check_access(services, "reopen_complaint", tracking_number, code)
     request = ApplicantChoiceRequest(
         step_id=CLOSING_STEP,
         outcome=REOPEN,

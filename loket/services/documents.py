@@ -30,7 +30,7 @@ from loket.route.documents import MB, Slot, slot, slots
 from loket.route.model import TaskStep
 from loket.services.context import Services
 from loket.services.errors import NotFound
-from loket.services.public import _check_access, tracking_not_found
+from loket.services.public import check_access, tracking_not_found
 from loket.services.workflow import refusal, update_workflow
 from loket.store import documents as store
 from loket.store import queries
@@ -145,7 +145,7 @@ async def may_upload(
 
 async def check_applicant(services: Services, registration_number: str, code: str) -> Actor:
     """The applicant, once the access code matches (the brakes first)."""
-    await _check_access(services, "upload", registration_number, code)
+    await check_access(services, "upload", registration_number, code)
     return Actor(username=f"applicant:{registration_number}", role="applicant")
 
 
@@ -324,7 +324,7 @@ async def staff_documents(services: Services, user: User, registration_number: s
 async def applicant_documents(
     services: Services, registration_number: str, code: str
 ) -> DocumentsOut:
-    await _check_access(services, "track", registration_number, code)
+    await check_access(services, "track", registration_number, code)
     return await documents_of(services, registration_number)
 
 
@@ -373,7 +373,7 @@ async def applicant_download(
     services: Services, registration_number: str, code: str, slot_id: str, number: int
 ) -> Download:
     try:
-        await _check_access(services, "download", registration_number, code)
+        await check_access(services, "download", registration_number, code)
     except NotFound:
         raise tracking_not_found() from None
     who = f"applicant:{registration_number}"

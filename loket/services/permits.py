@@ -22,7 +22,7 @@ from loket.files import file_store
 from loket.route.issuance import NUMBER_PATTERN
 from loket.services.context import Services, client_ip, utcnow
 from loket.services.errors import Conflict, Invalid, NotFound, TooMany, Unavailable
-from loket.services.public import _check_access
+from loket.services.public import check_access
 from loket.services.rows import User
 from loket.services.security import log_refused
 from loket.store import permits, ratelimit
@@ -184,7 +184,7 @@ async def applicant_pdf(
     services: Services, registration_number: str, code: str
 ) -> tuple[str, AsyncIterator[bytes]]:
     """The applicant's issued PDF (the access code is the key): its number and content."""
-    await _check_access(services, "permit_download", registration_number, code)
+    await check_access(services, "permit_download", registration_number, code)
     async with services.acquire() as conn:
         row = await permits.permit_of(conn, registration_number)
     if row is None or row.status == "numbered" or row.pdf_sha256 is None:

@@ -99,7 +99,7 @@ def tracking_not_found() -> NotFound:
     return NotFound("tracking_not_found")
 
 
-async def _check_access(
+async def check_access(
     services: Services, action: str, registration_number: str, code: str
 ) -> None:
     """The brakes first, then the code; a wrong code answers like an unknown number."""
@@ -120,7 +120,7 @@ async def _tracking(services: Services, registration_number: str) -> queries.Tra
 
 
 async def track(services: Services, registration_number: str, code: str) -> queries.Tracking:
-    await _check_access(services, "track", registration_number, code)
+    await check_access(services, "track", registration_number, code)
     return await _tracking(services, registration_number)
 
 
@@ -134,7 +134,7 @@ async def resubmit(
     corrections: dict[str, Any] | None = None,
 ) -> queries.Tracking:
     """The applicant sends the corrections asked for; the returned steps reopen."""
-    await _check_access(services, "resubmit", registration_number, code)
+    await check_access(services, "resubmit", registration_number, code)
     async with services.acquire() as conn:
         app = await queries.application(conn, registration_number)
     if app is None:
