@@ -42,3 +42,8 @@ class BareHandoffWorkflow:
         )
         self._decided += 1
         return ran_at
+
+
+# What the bare worker registers (worker_proc.py): add baseline workflows here.
+BARE_WORKFLOWS: list[type] = [BareHandoffWorkflow]
+BARE_ACTIVITIES: list[object] = [bare_open_step]

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from bare_workflow import BareHandoffWorkflow, bare_open_step
+from bare_workflow import BARE_ACTIVITIES, BARE_WORKFLOWS
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
@@ -54,8 +54,8 @@ async def _worker(args: argparse.Namespace, client: Client) -> AsyncIterator[Wor
         yield Worker(
             client,
             task_queue=args.task_queue,
-            workflows=[BareHandoffWorkflow],
-            activities=[bare_open_step],
+            workflows=BARE_WORKFLOWS,
+            activities=BARE_ACTIVITIES,
             **_knobs(args),
         )
         return
