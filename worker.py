@@ -23,6 +23,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 import workflows.permit
 from activities.channels import ChannelActivities, ChannelConfig
+from activities.dispatcher import DispatcherConfig, OutboxDispatcher
 from activities.notify import NotifyActivities
 from activities.permits import PermitActivities
 from activities.records import RecordActivities
@@ -113,10 +114,28 @@ def channel_config(settings: Settings | None = None) -> ChannelConfig:
 def channel_activities(
     pool: asyncpg.Pool, http: httpx.AsyncClient, config: ChannelConfig | None = None
 ) -> list[Callable[..., Any]]:
-    """The applicant channel activities: every worker runs them (the workflow starts them
-    for every applicant notice)."""
+    """The applicant channel activities, for workflows started before the outbox
+    dispatcher (they start one per channel and notice)."""
     channels = ChannelActivities(pool, config or channel_config(), http)
     return [channels.deliver_email, channels.deliver_phone]
+
+
+class LoketWorker(Worker):
+    """A Temporal worker with the outbox dispatcher beside it: both run while it runs
+    (``run()`` or ``async with``) and stop with it."""
+
+    def __init__(self, *args: Any, dispatcher: OutboxDispatcher, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dispatcher = dispatcher
+
+    async def run(self) -> None:
+        dispatching = asyncio.create_task(self.dispatcher.run())
+        try:
+            await super().run()
+        finally:
+            dispatching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await dispatching
 
 
 def build_worker(
@@ -131,29 +150,42 @@ def build_worker(
     graceful_shutdown_s: float = 0.0,
     settings: Settings | None = None,
     channels: ChannelConfig | None = None,
-) -> Worker:
+    dispatcher: DispatcherConfig | None = None,
+    **tuning: Any,
+) -> LoketWorker:
+    """``tuning``: further ``temporalio.worker.Worker`` options (cache and slot sizes, the
+    benchmarks' knobs)."""
     ensure_workflow_bytecode()
     records = RecordActivities(pool)
     http = http or httpx.AsyncClient()
     notify = NotifyActivities(pool, webhook_url, http)
     settings = settings or get_settings()
     permits = PermitActivities(pool, file_store(settings), settings.public_base_url)
-    return Worker(
+    channels = channels or channel_config()
+    channel = ChannelActivities(pool, channels, http)
+    # The outbox lease follows the channel claim's (the longest delivery: half of it).
+    dispatcher = dispatcher or DispatcherConfig(lease_s=max(channels.lease_s, 15.0))
+    return LoketWorker(
         client,
         task_queue=task_queue,
         workflows=[PermitWorkflow],
         activities=[
             records.record_transition,
-            notify.deliver_notification,
             permits.number_permit,
             permits.render_permit,
-            *channel_activities(pool, http, channels),
+            # Delivery activities stay registered for workflows started before the outbox
+            # dispatcher; new ones never schedule them.
+            notify.deliver_notification,
+            channel.deliver_email,
+            channel.deliver_phone,
             *extra_activities,
         ],
         workflow_runner=workflow_runner(),
         max_concurrent_activities=max_concurrent_activities,
         # On shutdown, in-flight activities get this long before they are cancelled.
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_s),
+        dispatcher=OutboxDispatcher(pool, notify, channel, dispatcher),
+        **tuning,
     )
 
 

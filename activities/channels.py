@@ -1,6 +1,6 @@
-"""Channel adapters for applicant notices: one activity per channel (e-mail over SMTP,
-WhatsApp/SMS through an HTTP gateway), each started by the workflow for every applicant
-notice in a recorded batch.
+"""Channel adapters for applicant notices: e-mail over SMTP, WhatsApp/SMS through an HTTP
+gateway. The outbox dispatcher (activities/dispatcher.py) calls ``deliver`` for every
+applicant notice; workflows from before it start one activity per channel instead.
 
 Exactly one message per event and channel, as far as a sender can promise it:
 1. the attempt claims the (key, channel) row ('sending', a lease) before it sends; a live
@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -61,6 +61,10 @@ async def _heartbeating() -> AsyncIterator[None]:
     """Heartbeat while sending, so a dead worker's attempt is retried within the
     heartbeat timeout instead of the whole start-to-close timeout."""
 
+    if not activity.in_activity():  # the outbox dispatcher: its lease covers the send
+        yield
+        return
+
     async def beat() -> None:
         while True:
             activity.heartbeat()
@@ -87,15 +91,19 @@ class ChannelActivities:
         self._config = config
         self._http = http
 
+    # One activity per channel and notice: workflows from before the outbox dispatcher.
     @activity.defn(name=EMAIL_ACTIVITY)
     async def deliver_email(self, key: str) -> str:
-        return await self._deliver(key, "email")
+        return await self.deliver(key, "email", last=_last_attempt)
 
     @activity.defn(name=PHONE_ACTIVITY)
     async def deliver_phone(self, key: str) -> str:
-        return await self._deliver(key, "phone")
+        return await self.deliver(key, "phone", last=_last_attempt)
 
-    async def _deliver(self, key: str, channel: Channel) -> str:
+    async def deliver(self, key: str, channel: Channel, *, last: Callable[[], bool]) -> str:
+        """Deliver ``key`` on ``channel``: the final state, or ApplicationError to be tried
+        again later. ``last`` says whether this is the last allowed attempt: a failure
+        then records 'failed' instead of raising."""
         config = self._config
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(
@@ -144,7 +152,7 @@ class ChannelActivities:
             # run out, so no other attempt sends before the lease's second half has passed.
             metrics.observe_delivery_failure(channel)
             raise ApplicationError(f"{key} {channel}: provider timed out") from None
-        return await self._finish(key, channel, outcome)
+        return await self._finish(key, channel, outcome, last)
 
     async def _send(
         self, key: str, channel: Channel, address: str, language: str, kind: str, message: Rendered
@@ -155,12 +163,14 @@ class ChannelActivities:
             self._config.gateway, self._http, key, address, language, kind, message
         )
 
-    async def _finish(self, key: str, channel: Channel, outcome: Outcome) -> str:
+    async def _finish(
+        self, key: str, channel: Channel, outcome: Outcome, last: Callable[[], bool]
+    ) -> str:
         if outcome.sent:
             log.info("notice %s sent by %s", key, channel)
             return await self._settle(key, channel, "sent", None, outcome.provider_ref)
         metrics.observe_delivery_failure(channel)
-        if outcome.permanent or _last_attempt():
+        if outcome.permanent or last():
             log.warning("notice %s failed for good on %s: %s", key, channel, outcome.error)
             return await self._settle(key, channel, "failed", outcome.error)
         await self._settle(key, channel, "retrying", outcome.error)

@@ -1,7 +1,8 @@
 """Delivers outbox notifications to the configured webhook (HTTP POST, JSON).
 
-Temporal retries a failed delivery with backoff for as long as it takes; the outbox row
-records every attempt. The row's key goes out as ``Idempotency-Key`` so a receiver can
+A failed delivery is tried again with backoff for as long as it takes (by the outbox
+dispatcher, or by Temporal for workflows from before it); the outbox row records every
+attempt. The row's key goes out as ``Idempotency-Key`` so a receiver can
 drop the rare repeat (a POST that succeeded just before the worker died).
 """
 
@@ -28,6 +29,12 @@ class NotifyActivities:
 
     @activity.defn(name="deliver_notification")
     async def deliver_notification(self, key: str) -> str:
+        """One activity per notification: workflows from before the outbox dispatcher."""
+        return await self.deliver(key)
+
+    async def deliver(self, key: str) -> str:
+        """Deliver ``key`` to the webhook; raise ApplicationError to be tried again later
+        (by Temporal's retry policy or by the dispatcher's backoff)."""
         row = await pending(self._pool, key)
         if row is None:
             return "already delivered"

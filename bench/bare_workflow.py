@@ -9,7 +9,9 @@ attributes). Kept in its own module so the workflow sandbox can import it by nam
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity, workflow
 
@@ -46,4 +48,4 @@ class BareHandoffWorkflow:
 
 # What the bare worker registers (worker_proc.py): add baseline workflows here.
 BARE_WORKFLOWS: list[type] = [BareHandoffWorkflow]
-BARE_ACTIVITIES: list[object] = [bare_open_step]
+BARE_ACTIVITIES: list[Callable[..., Any]] = [bare_open_step]

@@ -1,9 +1,9 @@
 """A worker process for the benchmarks: Loket's permit workflow or the bare baseline.
 
 Started by ``_common.start_worker``; prints ``ready`` once it polls and stops on SIGTERM.
-The Loket kind registers exactly what ``worker.build_worker`` registers (same workflow,
-activities and sandbox passthrough), with the slot and cache sizes as knobs; unset knobs
-keep the SDK defaults (activities: 50, as ``build_worker``).
+The Loket kind is ``worker.build_worker``'s worker (workflow, activities, runner and the
+outbox dispatcher), with the slot and cache sizes as knobs; unset knobs keep the SDK
+defaults (activities: 50, as ``build_worker``).
 """
 
 from __future__ import annotations
@@ -21,14 +21,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
-from activities.notify import NotifyActivities
-from activities.permits import PermitActivities
-from activities.records import RecordActivities
-from loket.files import file_store
-from loket.settings import get_settings
 from loket.store.db import create_pool
-from worker import channel_activities, workflow_runner
-from workflows.permit import PermitWorkflow
+from worker import build_worker
 
 DEFAULT_MAX_ACTIVITIES = 50  # build_worker's default
 
@@ -62,24 +56,8 @@ async def _worker(args: argparse.Namespace, client: Client) -> AsyncIterator[Wor
     pool = await create_pool(args.dsn, max_size=args.pool_size)
     try:
         async with httpx.AsyncClient() as http:
-            records = RecordActivities(pool)
-            notify = NotifyActivities(pool, "", http)  # no webhook: outbox rows only
-            settings = get_settings()  # issuing steps number and render their permit
-            issue = PermitActivities(pool, file_store(settings), settings.public_base_url)
-            yield Worker(
-                client,
-                task_queue=args.task_queue,
-                workflows=[PermitWorkflow],
-                activities=[
-                    records.record_transition,
-                    notify.deliver_notification,
-                    issue.number_permit,
-                    issue.render_permit,
-                    *channel_activities(pool, http),
-                ],
-                workflow_runner=workflow_runner(),
-                **_knobs(args),
-            )
+            # Exactly what `loket worker` runs (no webhook: outbox rows only), with the knobs.
+            yield build_worker(client, pool, args.task_queue, http=http, **_knobs(args))
     finally:
         await pool.close()
 

@@ -59,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         DELIVER_ACTIVITY,
         DELIVERY_RETRY,
         DELIVERY_TIMEOUT,
+        OUTBOX_PATCH,
         RECORD_ACTIVITY,
         RECORD_RETRY,
         RECORD_TIMEOUT,
@@ -269,6 +270,9 @@ class PermitWorkflow:
     async def _write_head(self) -> None:
         head = self._queue[0]
         batch = head.change.batch
+        dispatched = batch is not None and workflow.patched(OUTBOX_PATCH)
+        if dispatched and batch is not None and batch.notifications:
+            batch = batch.model_copy(update={"dispatch": True})
         try:
             await workflow.execute_activity(
                 RECORD_ACTIVITY,
@@ -294,6 +298,8 @@ class PermitWorkflow:
         self._changes += 1
         self._upsert_search_attributes(head.change.state)
         workflow.set_current_details(records.details(self._case, head.change.state))
+        if dispatched:
+            return  # the outbox row is the hand-over: no delivery activity
         for notification in batch.notifications if batch else ():
             if notices.is_applicant_notice(notification):
                 self._deliveries.extend(notices.start_channel_deliveries(notification))

@@ -17,6 +17,9 @@ from loket.case.state import CaseState
 from loket.refusal import RefusalCode, Refused
 
 RECORD_ACTIVITY = "record_transition"
+# Issue 13: notifications go out through the workers' outbox dispatcher; histories from
+# before it started one delivery activity per notification (and channel) instead.
+OUTBOX_PATCH = "outbox-dispatch-v1"
 DELIVER_ACTIVITY = "deliver_notification"
 STORE_REFUSED = "StoreRefused"  # the record activity's non-retryable error type
 RECORD_TIMEOUT = timedelta(seconds=30)

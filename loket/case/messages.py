@@ -244,6 +244,9 @@ class RecordBatch(_Msg):
     bills: tuple[Bill, ...] = ()  # bills issued or changed by this change (loket.store.billing)
     documents: tuple[DocumentVersion, ...] = ()  # 10A: uploads, written to document_versions
     verdicts: tuple[DocumentVerdict, ...] = ()  # 10A: written to document_verdicts
+    # Issue 13: the workers' outbox dispatcher delivers this batch's notifications (the
+    # workflow starts no delivery activity); False for workflows before that patch.
+    dispatch: bool = False
 
 
 __all__ = [

@@ -13,7 +13,7 @@ import asyncpg
 
 from loket.case.audit import audit_hash
 from loket.case.messages import AuditEntry, RecordBatch
-from loket.store import permits
+from loket.store import outbox, permits
 from loket.store.billing import write_bills
 from loket.store.chain import audit_rows, internal_breaks
 from loket.store.complaints import open_supervisions
@@ -68,8 +68,9 @@ ON CONFLICT DO NOTHING
 """
 
 _INSERT_NOTIFICATION = """
-INSERT INTO notification_outbox (key, registration_number, kind, recipient, payload, created_at)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO notification_outbox (key, registration_number, kind, recipient, payload, created_at,
+    dispatch_at)
+VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $7 THEN now() END)
 ON CONFLICT (key) DO NOTHING
 """
 
@@ -175,10 +176,12 @@ async def apply_batch(pool: asyncpg.Pool, batch: RecordBatch) -> bool:
         await conn.executemany(
             _INSERT_NOTIFICATION,
             [
-                (n.key, reg, n.kind, n.recipient, n.payload, n.created_at)
+                (n.key, reg, n.kind, n.recipient, n.payload, n.created_at, batch.dispatch)
                 for n in batch.notifications
             ],
         )
+        if batch.dispatch and batch.notifications:
+            await outbox.wake_dispatchers(conn)  # delivered on commit
         await open_supervisions(conn, reg, batch.audit)
         await write_bills(conn, reg, batch.bills)
         await record_documents(conn, reg, batch)

@@ -96,6 +96,17 @@ async def test_worker_killed_mid_delivery_sends_one_message_per_channel(
             await asyncio.wait_for(drive(client, reg), timeout=120)
             handle = client.get_workflow_handle(reg, result_type=ApplicationView)
             assert (await asyncio.wait_for(handle.result(), timeout=120)).status == "approved"
+            # The restarted worker's outbox dispatcher takes the killed one's rows over
+            # once their lease ran out.
+            await eventually(
+                lambda: pool.fetch(
+                    "SELECT delivered_at FROM notification_outbox"
+                    " WHERE registration_number = $1 AND recipient = 'applicant'",
+                    reg,
+                ),
+                lambda rows: bool(rows) and all(r["delivered_at"] for r in rows),
+                within_s=90,
+            )
         finally:
             stop(worker)
 

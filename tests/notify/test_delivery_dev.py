@@ -131,10 +131,19 @@ async def test_each_event_sends_one_message_per_channel_through_a_gateway_outage
             await decide(client, reg, "registration", "approve", FRONT, "")
             await decide(client, reg, "health_verification", "approve", HEALTH, "")
             await decide(client, reg, "issuance", "approve", ISSUANCE, "All requirements met")
-            # The run ends only once its deliveries are done: the result means all sent.
             assert (await handle.result()).status == "approved"
             history = (await handle.fetch_history()).to_json()
             described = await handle.describe()
+            # The workers' outbox dispatcher delivers, not the run: wait for every row.
+            await eventually(
+                lambda: pool.fetch(
+                    "SELECT delivered_at FROM notification_outbox"
+                    " WHERE registration_number = $1 AND recipient = 'applicant'",
+                    reg,
+                ),
+                lambda rows: len(rows) == 4 and all(r["delivered_at"] for r in rows),
+                within_s=60,
+            )
 
     # The issuing approval's batch holds both "approved" and "permit ready" (same instant,
     # ordered by key).

@@ -1,0 +1,153 @@
+"""Worker memory per cached open application, beside a bare workflow's.
+
+``--applications`` PBG applications (default 5,000) are submitted and left open at their
+first step, with a worker whose cache holds them all (``--max-cached-workflows`` defaults to
+N + warm-up + 100). The worker's resident set (VmRSS) is read after a warm-up and again once
+every first task row exists and the worker has gone quiet; the growth divided by N is the
+cost of one cached open application. In the same run, a bare worker (``bare_workflow.py``:
+a workflow waiting for its first Update) holds the same N workflows: Temporal's own cost.
+
+    .venv/bin/python bench/memory.py --applications 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from _common import (
+    Stack,
+    WorkerProcess,
+    embedded_stack,
+    environment,
+    finish,
+    print_table,
+    proc_status_kb,
+    start_worker,
+)
+from bare_workflow import BARE_WORKFLOW
+from handoff import DEFINITIONS, FORMS
+
+from loket.calendar_data import covered_years, load_calendar
+from loket.route.loader import load_catalog
+from loket.services.submission import submit_application
+
+
+async def settle(worker: WorkerProcess, quiet_s: float = 3.0) -> int:
+    """VmRSS (kB) once the worker's CPU has stopped moving for ``quiet_s``."""
+    last = worker.cpu_s() or 0.0
+    while True:
+        await asyncio.sleep(quiet_s)
+        now = worker.cpu_s() or 0.0
+        if now - last < 0.05 * quiet_s:
+            return proc_status_kb(worker.pid, "VmRSS") or 0
+        last = now
+
+
+async def submit_pbg(stack: Stack, task_queue: str, count: int, concurrency: int) -> None:
+    catalog = load_catalog(DEFINITIONS)
+    permit = catalog.permit("PBG")
+    calendar = load_calendar(DEFINITIONS, *covered_years(DEFINITIONS))
+    regs: list[str] = []
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with semaphore:
+            submitted = await submit_application(
+                client=stack.client,
+                pool=stack.pool,
+                permit=permit,
+                calendar=calendar,
+                form=FORMS["PBG"],
+                task_queue=task_queue,
+                now=datetime.now(UTC),
+            )
+            regs.append(submitted.registration_number)
+
+    await asyncio.gather(*(one() for _ in range(count)))
+    while True:
+        ready = await stack.pool.fetchval(
+            "SELECT count(DISTINCT registration_number) FROM tasks"
+            " WHERE registration_number = ANY($1::text[])",
+            regs,
+        )
+        if ready == len(regs):
+            return
+        await asyncio.sleep(0.5)
+
+
+async def start_bare(stack: Stack, task_queue: str, count: int, concurrency: int) -> None:
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one() -> None:
+        async with semaphore:
+            await stack.client.start_workflow(
+                BARE_WORKFLOW, 3, id=f"bare-{uuid.uuid4().hex[:12]}", task_queue=task_queue
+            )
+
+    await asyncio.gather(*(one() for _ in range(count)))
+
+
+async def side(
+    kind: str, stack: Stack, args: argparse.Namespace, cache: int
+) -> dict[str, float | int]:
+    queue = f"memory-{kind}-{uuid.uuid4().hex[:8]}"
+    worker = await start_worker(kind, stack, queue, max_cached_workflows=cache)
+    try:
+        starter = submit_pbg if kind == "loket" else start_bare
+        await starter(stack, queue, args.warmup, args.concurrency)
+        before = await settle(worker)
+        await starter(stack, queue, args.applications, args.concurrency)
+        after = await settle(worker)
+        return {
+            "rss_before_kb": before,
+            "rss_after_kb": after,
+            "per_case_kb": round((after - before) / args.applications, 1),
+            "peak_rss_kb": worker.peak_rss_kb() or 0,
+        }
+    finally:
+        await worker.stop()
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    env_before = environment()
+    cache = args.max_cached_workflows or args.applications + args.warmup + 100
+    async with embedded_stack() as stack:
+        print(f"{args.applications} open PBG applications, worker cache {cache}", flush=True)
+        loket = await side("loket", stack, args, cache)
+        print(f"{args.applications} bare workflows", flush=True)
+        bare = await side("bare", stack, args, cache)
+    print_table(
+        ["", "RSS before MB", "RSS after MB", "per cached case KB"],
+        [
+            [k, round(v["rss_before_kb"] / 1024), round(v["rss_after_kb"] / 1024), v["per_case_kb"]]
+            for k, v in (("loket PBG", loket), ("bare", bare))
+        ],
+    )
+    return {
+        "applications": args.applications,
+        "max_cached_workflows": cache,
+        "loket": loket,
+        "bare": bare,
+        "environment": {**env_before, "load_average_end": environment()["load_average"]},
+    }
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--applications", type=int, default=5000)
+    parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--max-cached-workflows", type=int, default=None)
+    return parser.parse_args()
+
+
+def main() -> None:
+    finish("memory", asyncio.run(run(parse_args())))
+
+
+if __name__ == "__main__":
+    main()
