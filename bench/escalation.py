@@ -95,6 +95,7 @@ async def start_applications(
     task_queue: str,
     count: int,
     concurrency: int,
+    form: dict[str, Any] | None = None,
 ) -> tuple[list[str], float]:
     """Submit ``count`` applications (database row + workflow start); return the wall time."""
     regs: list[str] = []
@@ -110,7 +111,7 @@ async def start_applications(
                 pool=stack.pool,
                 permit=permit,
                 calendar=calendar,
-                form={"note": "bench"},
+                form=form or {"note": "bench"},
                 task_queue=task_queue,
                 now=datetime.now(UTC),
             )
