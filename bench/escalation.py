@@ -282,10 +282,15 @@ def report(
         f"worker peak RSS {rss_mb} MB (VmHWM), CPU {worker_cpu_s}s; "
         f"dev server peak RSS {None if server_peak_kb is None else round(server_peak_kb / 1024)} MB"
     )
-    loket_rate = round(n / recorded_s, 1) if recorded_s else None
+    # Both drains from exact instants (the last row's now(), the last activity's clock),
+    # not from the 0.5 s poll that waits for them.
+    drain_s = (
+        round(stats["recorded"]["max_ms"] / 1000, 2) if len(columns["recorded"]) == n else None
+    )
+    loket_rate = round(n / drain_s, 1) if drain_s else None
     ratio = None
     if bare is not None:
-        ratio = print_bare(bare, recorded_s, loket_rate)
+        ratio = print_bare(bare, drain_s, loket_rate)
     complete = len(rows) == n and delivered_s is not None and not opened_late
     return {
         "benchmark": "escalation",
@@ -309,6 +314,7 @@ def report(
         ],
         "worker_cpu_s": worker_cpu_s,
         "dev_server_peak_rss_kb": server_peak_kb,
+        "loket_all_recorded_after_due_exact_s": drain_s,
         "loket_drain_rate_per_s": loket_rate,
         "bare": bare,
         "ratio_loket_over_bare_drain_rate": ratio,
