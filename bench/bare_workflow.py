@@ -8,9 +8,10 @@ attributes). Kept in its own module so the workflow sandbox can import it by nam
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import activity, workflow
@@ -46,6 +47,38 @@ class BareHandoffWorkflow:
         return ran_at
 
 
+# --- the baseline of escalation.py: a timer due at one instant fires one trivial activity
+
+BARE_ESCALATION = "BareEscalation"
+
+
+@activity.defn(name="bare_escalate")
+async def bare_escalate(record_path: str, line: str) -> None:
+    """Trivial activity: appends ``<line> <instant it ran>`` to a file (one short O_APPEND
+    write per call, so concurrent activities never interleave within a line)."""
+    fd = os.open(record_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, f"{line} {time.time():.6f}\n".encode())
+    finally:
+        os.close(fd)
+
+
+@workflow.defn(name=BARE_ESCALATION)
+class BareEscalationWorkflow:
+    @workflow.run
+    async def run(self, record_path: str, due_epoch: float) -> None:
+        due = datetime.fromtimestamp(due_epoch, UTC)
+        # Armed after the due instant means the start phase was too slow: reported apart.
+        late = workflow.now() >= due
+        if not late:
+            await workflow.sleep(due - workflow.now())
+        await workflow.execute_activity(
+            bare_escalate,
+            args=[record_path, f"{workflow.info().workflow_id} {int(late)}"],
+            start_to_close_timeout=timedelta(seconds=30),
+        )
+
+
 # What the bare worker registers (worker_proc.py): add baseline workflows here.
-BARE_WORKFLOWS: list[type] = [BareHandoffWorkflow]
-BARE_ACTIVITIES: list[Callable[..., Any]] = [bare_open_step]
+BARE_WORKFLOWS: list[type] = [BareHandoffWorkflow, BareEscalationWorkflow]
+BARE_ACTIVITIES: list[Callable[..., Any]] = [bare_open_step, bare_escalate]

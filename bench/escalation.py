@@ -32,9 +32,10 @@ import argparse
 import asyncio
 import math
 import uuid
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from _bare_storm import bare_phase
 from _common import (
     Stack,
     WorkerProcess,
@@ -48,14 +49,13 @@ from _common import (
     start_worker,
     summary_ms,
 )
+from _storm import opening_calendar, wait_for
 
-from loket.calendar import UTC_OFFSETS, CalendarSnapshot, OfficeSession
+from loket.calendar import CalendarSnapshot
 from loket.route.model import PermitType
 from loket.services.submission import submit_application
 
 STEP_DEADLINE_HOURS = 1
-END_OF_DAY = time(23, 59, 59, 999_999)  # sessions are half-open: 1 us short of midnight
-PROGRESS_EVERY_S = 10.0
 
 
 def bench_permit(at_percent: int) -> PermitType:
@@ -88,39 +88,6 @@ def bench_permit(at_percent: int) -> PermitType:
     )
 
 
-def opening_calendar(now: datetime, opens_at: datetime) -> CalendarSnapshot:
-    """Office round the clock, except that today's office opens at ``opens_at``.
-
-    Picks the zone (WIB, WITA, WIT) in which ``now`` and ``opens_at`` fall on the same
-    local day with room before midnight; for a lead under an hour one always does.
-    """
-    fitting = [
-        (zone, offset)
-        for zone, offset in UTC_OFFSETS.items()
-        if now.astimezone(timezone(timedelta(hours=offset))).date()
-        == (local := opens_at.astimezone(timezone(timedelta(hours=offset)))).date()
-        and local.time() < time(23, 0)
-    ]
-    if not fitting:
-        raise SystemExit("--lead-s is too long: pick one under an hour")
-    zone, offset = fitting[0]
-    local_open = opens_at.astimezone(timezone(timedelta(hours=offset)))
-    whole_day = (OfficeSession(opens=time(0), closes=END_OF_DAY),)
-    hours = {weekday: whole_day for weekday in range(1, 8)}
-    opening = local_open.time().replace(tzinfo=None)
-    hours[local_open.isoweekday()] = (OfficeSession(opens=opening, closes=END_OF_DAY),)
-    years = range(now.year, now.year + 2)
-    return CalendarSnapshot(
-        label="bench",
-        timezone_name=zone,
-        utc_offset_hours=offset,
-        office_hours=hours,
-        first_year=years[0],
-        last_year=years[-1],
-        legal_basis={year: "benchmark calendar: every hour is working time" for year in years},
-    )
-
-
 async def start_applications(
     stack: Stack,
     permit: PermitType,
@@ -128,6 +95,7 @@ async def start_applications(
     task_queue: str,
     count: int,
     concurrency: int,
+    form: dict[str, Any] | None = None,
 ) -> tuple[list[str], float]:
     """Submit ``count`` applications (database row + workflow start); return the wall time."""
     regs: list[str] = []
@@ -143,7 +111,7 @@ async def start_applications(
                 pool=stack.pool,
                 permit=permit,
                 calendar=calendar,
-                form={"note": "bench"},
+                form=form or {"note": "bench"},
                 task_queue=task_queue,
                 now=datetime.now(UTC),
             )
@@ -152,29 +120,6 @@ async def start_applications(
     started = monotonic()
     await asyncio.gather(*(starter() for _ in range(concurrency)))
     return regs, monotonic() - started
-
-
-async def count_rows(stack: Stack, sql: str) -> int:
-    return int(await stack.pool.fetchval(sql))
-
-
-async def wait_for(
-    stack: Stack, what: str, sql: str, target: int, deadline: float, started: float
-) -> float | None:
-    """Poll ``sql`` (a count) until it reaches ``target``; seconds since ``started``."""
-    last_print = monotonic()
-    while True:
-        found = await count_rows(stack, sql)
-        now = monotonic()
-        if found >= target:
-            return round(now - started, 1)
-        if now >= deadline:
-            print(f"  {what}: gave up at {found}/{target}")
-            return None
-        if now - last_print >= PROGRESS_EVERY_S:
-            print(f"  {what}: {found}/{target} after {now - started:.0f}s", flush=True)
-            last_print = now
-        await asyncio.sleep(0.5)
 
 
 LATENESS_SQL = """
@@ -196,7 +141,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     permit = bench_permit(args.at_percent)
     fire_after = timedelta(hours=STEP_DEADLINE_HOURS) * args.at_percent / 100
     n = args.applications
+    bare: dict[str, Any] | None = None
     async with embedded_stack() as stack:
+        if not args.skip_bare and args.bare_order == "before":
+            bare = await bare_phase(stack, args, n)
         task_queue = f"bench-escalation-{uuid.uuid4().hex[:8]}"
         worker = await start_worker(
             "loket",
@@ -268,9 +216,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             worker_cpu = worker.cpu_s()
         finally:
             await worker.stop()
+        if not args.skip_bare and args.bare_order == "after":
+            bare = await bare_phase(stack, args, n)
     return report(
         args,
         worker,
+        bare=bare,
         rows=[dict(r) for r in rows],
         opened_late=int(opened_late),
         start_s=start_s,
@@ -290,6 +241,7 @@ def report(
     args: argparse.Namespace,
     worker: WorkerProcess,
     *,
+    bare: dict[str, Any] | None,
     rows: list[dict[str, Any]],
     opened_late: int,
     start_s: float,
@@ -330,6 +282,15 @@ def report(
         f"worker peak RSS {rss_mb} MB (VmHWM), CPU {worker_cpu_s}s; "
         f"dev server peak RSS {None if server_peak_kb is None else round(server_peak_kb / 1024)} MB"
     )
+    # Both drains from exact instants (the last row's now(), the last activity's clock),
+    # not from the 0.5 s poll that waits for them.
+    drain_s = (
+        round(stats["recorded"]["max_ms"] / 1000, 2) if len(columns["recorded"]) == n else None
+    )
+    loket_rate = round(n / drain_s, 1) if drain_s else None
+    ratio = None
+    if bare is not None:
+        ratio = print_bare(bare, drain_s, loket_rate)
     complete = len(rows) == n and delivered_s is not None and not opened_late
     return {
         "benchmark": "escalation",
@@ -353,7 +314,39 @@ def report(
         ],
         "worker_cpu_s": worker_cpu_s,
         "dev_server_peak_rss_kb": server_peak_kb,
+        "loket_all_recorded_after_due_exact_s": drain_s,
+        "loket_drain_rate_per_s": loket_rate,
+        "bare": bare,
+        "ratio_loket_over_bare_drain_rate": ratio,
     }
+
+
+def print_bare(
+    bare: dict[str, Any], recorded_s: float | None, loket_rate: float | None
+) -> float | None:
+    """The baseline beside Loket's drain; returns Loket's drain rate over bare's."""
+    s = bare["lateness"]
+    print()
+    print_table(
+        ["drain (same N, one instant)", "all done after due s", "rate /s", "p50 ms", "p99 ms"],
+        [
+            ["loket: escalation recorded", recorded_s, loket_rate, "", ""],
+            [
+                "bare: activity ran",
+                bare["all_ran_after_due_s"],
+                bare["drain_rate_per_s"],
+                s["p50_ms"],
+                s["p99_ms"],
+            ],
+        ],
+    )
+    if bare["armed_after_due"]:
+        print(f"WARNING: {bare['armed_after_due']} bare timers armed after the due instant")
+    ratio = None
+    if loket_rate and bare["drain_rate_per_s"]:
+        ratio = round(loket_rate / bare["drain_rate_per_s"], 3)
+    print(f"ratio Loket drain rate / bare drain rate: {ratio} (goal >= 0.6)")
+    return ratio
 
 
 def parse_args() -> argparse.Namespace:
@@ -377,6 +370,19 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--timeout-s", type=float, default=420.0, help="give up this long after the due instant"
+    )
+    parser.add_argument("--skip-bare", action="store_true", help="no bare baseline phase")
+    parser.add_argument(
+        "--bare-order",
+        choices=["after", "before"],
+        default="after",
+        help="run the bare phase after (default) or before the Loket phase",
+    )
+    parser.add_argument(
+        "--bare-start-estimate-ms",
+        type=float,
+        default=10.0,
+        help="bare lead: 20 s + N x this before the bare timers are due",
     )
     add_worker_args(parser)
     return parser.parse_args()
