@@ -67,7 +67,7 @@ STORM_SQL = "SELECT count(*) FROM escalations WHERE registration_number = ANY($1
 def lebaran(today: date) -> dict[date, Holiday]:
     first = today - timedelta(days=len(LEBARAN))
     return {
-        first + timedelta(days=i): Holiday(name=name, kind=kind, source="benchmark")  # type: ignore[arg-type]
+        first + timedelta(days=i): Holiday(name=name, kind=kind, source="benchmark")
         for i, (name, kind) in enumerate(LEBARAN)
     }
 
