@@ -22,6 +22,7 @@ import pytest
 from activities.channels import ChannelActivities
 from activities.dispatcher import Backoff, DispatcherConfig, OutboxDispatcher
 from activities.notify import NotifyActivities
+from loket.store.db import create_pool
 from tests.support import eventually
 from worker import channel_config
 
@@ -66,7 +67,7 @@ def serving(hook: Hook) -> Iterator[Hook]:
 
 @pytest.fixture
 async def db(db_dsn: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await asyncpg.create_pool(db_dsn, min_size=1, max_size=12)
+    pool = await create_pool(db_dsn, max_size=12)  # the product's (jsonb codecs)
     try:
         yield pool
     finally:

@@ -25,8 +25,8 @@ BROKEN = sorted((HERE / "histories_broken").glob("*.json"))
 
 def test_the_corpus_covers_versions_and_permit_types() -> None:
     versions = {p.parent.name for p in HISTORIES}
-    assert {"v1-monolith", "v2-case-core", "v3-paper"} <= versions
-    for version in ("v2-case-core", "v3-paper"):
+    assert {"v1-monolith", "v2-case-core", "v3-paper", "v4-outbox"} <= versions
+    for version in ("v2-case-core", "v3-paper", "v4-outbox"):
         types = {p.stem.split("_")[0] for p in HISTORIES if p.parent.name == version}
         assert {"pbg", "sip", "ptka"} <= types
     assert BROKEN
@@ -47,6 +47,17 @@ def test_the_paper_corpus_walks_the_new_paths() -> None:
         assert name in text, name
     # The two patches' markers (their ids are base64 inside the payloads).
     assert text.count("EVENT_TYPE_MARKER_RECORDED") >= 2
+
+
+def test_the_outbox_corpus_starts_no_delivery_activity() -> None:
+    """v4-outbox: notifications go out through the outbox dispatcher, so its histories hold
+    no delivery activity, while v3-paper's do (they replay on the old path)."""
+    v4 = [p for p in HISTORIES if p.parent.name == "v4-outbox"]
+    assert {p.stem.split("_")[0] for p in v4} >= {"pbg", "sip", "ptka"}
+    text = "".join(p.read_text(encoding="utf-8") for p in v4)
+    assert "record_transition" in text and "render_permit" in text
+    for name in ("deliver_notification", "deliver_email", "deliver_phone"):
+        assert name not in text, name
 
 
 async def _replay(path: Path) -> WorkflowReplayResult:
