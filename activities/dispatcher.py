@@ -30,7 +30,7 @@ from activities.channels import ChannelActivities
 from activities.notify import NotifyActivities
 from loket.case.notices import APPLICANT
 from loket.contact import Channel
-from loket.store import outbox
+from loket.store import contacts, outbox
 from loket.store.outbox import Claimed
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,12 @@ class OutboxDispatcher:
 
     async def _deliver_channels(self, row: Claimed) -> float | None:
         backoff = self._config.channels
+        async with self._pool.acquire() as conn:
+            contact = await contacts.contact_of(conn, row.registration_number)
+            if contact is None and await contacts.skip_without_contact(
+                conn, row.key, CHANNELS, "no consented contact"
+            ):
+                return None  # most walk-in files: one transaction instead of two deliveries
 
         def last() -> bool:
             return 0 < backoff.max_attempts <= row.attempt

@@ -179,6 +179,37 @@ async def settle(
         )
 
 
+async def skip_without_contact(
+    conn: Conn, key: str, channels: tuple[str, ...], reason: str
+) -> bool:
+    """Every channel of ``key`` 'skipped' and the outbox row done, in one transaction: the
+    file has no consented contact (contacts are never removed). False if a channel had
+    already started some other way (then each channel goes the normal path)."""
+    async with conn.transaction():
+        await conn.execute(
+            """
+            INSERT INTO notification_deliveries (key, channel, state, last_error)
+            SELECT $1, c, 'skipped', $2 FROM unnest($3::text[]) AS c(channel)
+            ON CONFLICT (key, channel) DO NOTHING
+            """,
+            key,
+            reason,
+            list(channels),
+        )
+        done = await conn.execute(
+            """
+            UPDATE notification_outbox SET delivered_at = now()
+            WHERE key = $1 AND delivered_at IS NULL
+              AND (SELECT count(*) FROM notification_deliveries
+                   WHERE key = $1 AND state = ANY($2::text[])) >= $3
+            """,
+            key,
+            list(FINAL),
+            len(channels),
+        )
+    return bool(done.endswith(" 1"))
+
+
 async def deliveries_of(conn: Conn, registration_number: str) -> list[Delivery]:
     """Every applicant notice of the file with each channel's delivery, oldest first; a
     channel not tried yet shows as 'pending'."""

@@ -22,6 +22,7 @@ WAKE_CHANNEL = "loket_outbox"
 @dataclass(frozen=True)
 class Claimed:
     key: str
+    registration_number: str
     recipient: str
     attempt: int  # 1 for the first dispatch of this row
 
@@ -72,12 +73,15 @@ async def claim_due(pool: asyncpg.Pool, limit: int, lease_s: float) -> list[Clai
             ORDER BY dispatch_at
             LIMIT $1
             FOR UPDATE SKIP LOCKED)
-        RETURNING o.key, o.recipient, o.dispatch_attempts
+        RETURNING o.key, o.registration_number, o.recipient, o.dispatch_attempts
         """,
         limit,
         float(lease_s),
     )
-    return [Claimed(r["key"], r["recipient"], int(r["dispatch_attempts"])) for r in rows]
+    return [
+        Claimed(r["key"], r["registration_number"], r["recipient"], int(r["dispatch_attempts"]))
+        for r in rows
+    ]
 
 
 async def release(pool: asyncpg.Pool, key: str, retry_in_s: float) -> None:

@@ -161,3 +161,25 @@ async def test_a_dead_dispatchers_claim_is_taken_over_after_its_lease(db: asyncp
             await eventually(lambda: undelivered(db), lambda n: n == 0, within_s=30)
     assert hook.accepted == {key: 1}
     assert await db.fetchval("SELECT dispatch_attempts FROM notification_outbox") == 2
+
+
+@pytest.mark.timeout(60)
+async def test_an_applicant_notice_without_a_contact_is_skipped_on_both_channels(
+    db: asyncpg.Pool,
+) -> None:
+    key = "SIP-2026-000001:application_received:1"
+    await db.execute(
+        "INSERT INTO notification_outbox (key, registration_number, kind, recipient, payload,"
+        " created_at, dispatch_at) VALUES ($1, 'SIP-2026-000001', 'application_received',"
+        " 'applicant', '{}', now(), now())",
+        key,
+    )
+    with serving(Hook()) as hook:
+        async with (
+            httpx.AsyncClient() as http,
+            dispatchers(db, http, hook.url, 1, DispatcherConfig(poll_s=0.1)),
+        ):
+            await eventually(lambda: undelivered(db), lambda n: n == 0, within_s=30)
+    rows = await db.fetch("SELECT channel, state FROM notification_deliveries WHERE key = $1", key)
+    assert {r["channel"]: r["state"] for r in rows} == {"email": "skipped", "phone": "skipped"}
+    assert hook.requests == 0  # an applicant notice never goes to the staff webhook
