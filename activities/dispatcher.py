@@ -83,8 +83,10 @@ class OutboxDispatcher:
         """Dispatch until cancelled; deliveries in flight are cancelled with it (their
         leases run out and another dispatcher takes them)."""
         listener = asyncio.create_task(self._listen())
+        me = asyncio.current_task()
         try:
-            while True:
+            # A cancellation some awaited library call swallowed still counts: stop.
+            while me is None or not me.cancelling():
                 await self._dispatch_due()
                 await self._wait()
         finally:
@@ -114,8 +116,11 @@ class OutboxDispatcher:
         self._wake.set()  # room for the next
 
     async def _wait(self) -> None:
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+        # that lands as its inner wait completes, and the dispatcher would never stop.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self._config.poll_s)
+            async with asyncio.timeout(self._config.poll_s):
+                await self._wake.wait()
         self._wake.clear()
 
     async def _deliver(self, row: Claimed) -> None:
