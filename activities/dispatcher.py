@@ -175,15 +175,18 @@ class OutboxDispatcher:
         """LISTEN on the wake channel; on a lost connection, poll and listen again."""
         while True:
             try:
-                async with self._pool.acquire() as conn:
+                # A connection of its own, not one of the pool's: held for the worker's life,
+                # it would leave the activities (and an API sharing the pool) one short.
+                pool: Any = self._pool  # its connect arguments are not public API
+                conn = await asyncpg.connect(*pool._connect_args, **pool._connect_kwargs)
+                try:
                     closed = asyncio.Event()
                     conn.add_termination_listener(lambda _, closed=closed: closed.set())
                     await conn.add_listener(outbox.WAKE_CHANNEL, self._on_notify)
-                    try:
-                        await closed.wait()
-                    finally:
-                        with contextlib.suppress(Exception):
-                            await conn.remove_listener(outbox.WAKE_CHANNEL, self._on_notify)
+                    await closed.wait()
+                finally:
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(conn.close(timeout=2))
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("outbox wake-ups lost, polling: %s", exc)
             await asyncio.sleep(self._config.poll_s)
