@@ -111,15 +111,6 @@ def channel_config(settings: Settings | None = None) -> ChannelConfig:
     )
 
 
-def channel_activities(
-    pool: asyncpg.Pool, http: httpx.AsyncClient, config: ChannelConfig | None = None
-) -> list[Callable[..., Any]]:
-    """The applicant channel activities, for workflows started before the outbox
-    dispatcher (they start one per channel and notice)."""
-    channels = ChannelActivities(pool, config or channel_config(), http)
-    return [channels.deliver_email, channels.deliver_phone]
-
-
 class LoketWorker(Worker):
     """A Temporal worker with the outbox dispatcher beside it: both run while it runs
     (``run()`` or ``async with``) and stop with it."""

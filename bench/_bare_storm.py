@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from _common import Stack, monotonic, start_worker, summary_ms
+from _common import Stack, monotonic, start_worker, summary_ms, worker_knobs
 from bare_workflow import BARE_ESCALATION
 
 PROGRESS_EVERY_S = 10.0
@@ -38,15 +38,7 @@ async def bare_phase(stack: Stack, args: argparse.Namespace, n: int) -> dict[str
     """Start the bare worker, N bare workflows due at one instant, wait until all ran."""
     task_queue = f"bench-bare-escalation-{uuid.uuid4().hex[:8]}"
     record_path = stack.data_dir / f"bare-escalations-{task_queue}.txt"
-    worker = await start_worker(
-        "bare",
-        stack,
-        task_queue,
-        max_workflow_tasks=args.max_workflow_tasks,
-        max_activities=args.max_activities,
-        max_cached_workflows=args.max_cached_workflows,
-        max_workflow_task_polls=args.max_workflow_task_polls,
-    )
+    worker = await start_worker("bare", stack, task_queue, **worker_knobs(args))
     try:
         lead = 20 + n * args.bare_start_estimate_ms / 1000
         due = datetime.now(UTC) + timedelta(seconds=lead)

@@ -281,6 +281,16 @@ def add_worker_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-workflow-task-polls", type=int, default=None, help="SDK: 5")
 
 
+def worker_knobs(args: argparse.Namespace) -> dict[str, int | None]:
+    """The knobs of ``add_worker_args`` as ``start_worker``'s keyword arguments."""
+    return {
+        "max_workflow_tasks": args.max_workflow_tasks,
+        "max_activities": args.max_activities,
+        "max_cached_workflows": args.max_cached_workflows,
+        "max_workflow_task_polls": args.max_workflow_task_polls,
+    }
+
+
 def finish(name: str, payload: dict[str, Any]) -> None:
     path = write_results(name, payload)
     print(f"results: {path.relative_to(ROOT)}")

@@ -42,6 +42,7 @@ from _common import (
     print_table,
     start_worker,
     summary_ms,
+    worker_knobs,
 )
 from _drive import PBG_FORM, Decider, storm_pbg
 from _storm import opening_calendar, wait_for
@@ -124,12 +125,7 @@ def windows(stream: Stream, width_s: float) -> list[dict[str, Any]]:
 
 
 async def start_workers(stack: Stack, queue: str, args: argparse.Namespace) -> list[WorkerProcess]:
-    knobs = {
-        "max_workflow_tasks": args.max_workflow_tasks,
-        "max_activities": args.max_activities,
-        "max_cached_workflows": args.max_cached_workflows,
-        "max_workflow_task_polls": args.max_workflow_task_polls,
-    }
+    knobs = worker_knobs(args)
     return [await start_worker("loket", stack, queue, **knobs) for _ in range(args.workers)]
 
 

@@ -32,6 +32,7 @@ from _common import (
     print_table,
     start_worker,
     summary_ms,
+    worker_knobs,
 )
 from _drive import Decider, catalog_pbg, submit_ready
 
@@ -55,15 +56,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     sizes: list[int] = []
     async with embedded_stack() as stack:
         task_queue = f"bench-cold-{uuid.uuid4().hex[:8]}"
-        worker = await start_worker(
-            "loket",
-            stack,
-            task_queue,
-            max_workflow_tasks=args.max_workflow_tasks,
-            max_activities=args.max_activities,
-            max_cached_workflows=cache,
-            max_workflow_task_polls=args.max_workflow_task_polls,
-        )
+        knobs = {**worker_knobs(args), "max_cached_workflows": cache}
+        worker = await start_worker("loket", stack, task_queue, **knobs)
         decider = Decider(stack, permit)
 
         async def to_last(count: int) -> list[tuple[str, Any]]:

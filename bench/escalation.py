@@ -48,6 +48,7 @@ from _common import (
     proc_status_kb,
     start_worker,
     summary_ms,
+    worker_knobs,
 )
 from _storm import opening_calendar, wait_for
 
@@ -146,15 +147,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if not args.skip_bare and args.bare_order == "before":
             bare = await bare_phase(stack, args, n)
         task_queue = f"bench-escalation-{uuid.uuid4().hex[:8]}"
-        worker = await start_worker(
-            "loket",
-            stack,
-            task_queue,
-            max_workflow_tasks=args.max_workflow_tasks,
-            max_activities=args.max_activities,
-            max_cached_workflows=args.max_cached_workflows,
-            max_workflow_task_polls=args.max_workflow_task_polls,
-        )
+        worker = await start_worker("loket", stack, task_queue, **worker_knobs(args))
         worker.start_sampling()
         try:
             lead = (

@@ -42,6 +42,7 @@ from _common import (
     print_table,
     start_worker,
     summary_ms,
+    worker_knobs,
 )
 from bare_workflow import BARE_UPDATE, BARE_WORKFLOW
 from temporalio.client import Client
@@ -339,12 +340,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             f"bench-loket-{uuid.uuid4().hex[:8]}",
             f"bench-bare-{uuid.uuid4().hex[:8]}",
         )
-        knobs = {
-            "max_workflow_tasks": args.max_workflow_tasks,
-            "max_activities": args.max_activities,
-            "max_cached_workflows": args.max_cached_workflows,
-            "max_workflow_task_polls": args.max_workflow_task_polls,
-        }
+        knobs = worker_knobs(args)
         loket_worker = await start_worker("loket", stack, loket_queue, **knobs)
         bare_worker = await start_worker("bare", stack, bare_queue, **knobs)
         poller = RowPoller(stack.pool, args.poll_ms / 1000)

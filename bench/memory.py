@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from _common import (
@@ -28,12 +27,12 @@ from _common import (
     proc_status_kb,
     start_worker,
 )
+from _drive import submit_ready
 from bare_workflow import BARE_WORKFLOW
-from handoff import DEFINITIONS, FORMS
+from handoff import DEFINITIONS
 
 from loket.calendar_data import covered_years, load_calendar
 from loket.route.loader import load_catalog
-from loket.services.submission import submit_application
 
 
 async def settle(worker: WorkerProcess, quiet_s: float = 3.0) -> int:
@@ -49,34 +48,8 @@ async def settle(worker: WorkerProcess, quiet_s: float = 3.0) -> int:
 
 async def submit_pbg(stack: Stack, task_queue: str, count: int, concurrency: int) -> None:
     catalog = load_catalog(DEFINITIONS)
-    permit = catalog.permit("PBG")
     calendar = load_calendar(DEFINITIONS, *covered_years(DEFINITIONS))
-    regs: list[str] = []
-    semaphore = asyncio.Semaphore(concurrency)
-
-    async def one() -> None:
-        async with semaphore:
-            submitted = await submit_application(
-                client=stack.client,
-                pool=stack.pool,
-                permit=permit,
-                calendar=calendar,
-                form=FORMS["PBG"],
-                task_queue=task_queue,
-                now=datetime.now(UTC),
-            )
-            regs.append(submitted.registration_number)
-
-    await asyncio.gather(*(one() for _ in range(count)))
-    while True:
-        ready = await stack.pool.fetchval(
-            "SELECT count(DISTINCT registration_number) FROM tasks"
-            " WHERE registration_number = ANY($1::text[])",
-            regs,
-        )
-        if ready == len(regs):
-            return
-        await asyncio.sleep(0.5)
+    await submit_ready(stack, catalog.permit("PBG"), calendar, task_queue, count, concurrency)
 
 
 async def start_bare(stack: Stack, task_queue: str, count: int, concurrency: int) -> None:

@@ -165,18 +165,7 @@ async def settle(
             error[:1000] if error else None,
             provider_ref[:200] if provider_ref else None,
         )
-        await conn.execute(
-            """
-            UPDATE notification_outbox SET delivered_at = now(),
-                attempts = (SELECT sum(attempts) FROM notification_deliveries WHERE key = $1)
-            WHERE key = $1 AND delivered_at IS NULL
-              AND (SELECT count(*) FROM notification_deliveries
-                   WHERE key = $1 AND state = ANY($2::text[])) >= $3
-            """,
-            key,
-            list(FINAL),
-            channels,
-        )
+        await _done_when_final(conn, key, channels)
 
 
 async def skip_without_contact(
@@ -196,17 +185,24 @@ async def skip_without_contact(
             reason,
             list(channels),
         )
-        done = await conn.execute(
-            """
-            UPDATE notification_outbox SET delivered_at = now()
-            WHERE key = $1 AND delivered_at IS NULL
-              AND (SELECT count(*) FROM notification_deliveries
-                   WHERE key = $1 AND state = ANY($2::text[])) >= $3
-            """,
-            key,
-            list(FINAL),
-            len(channels),
-        )
+        return await _done_when_final(conn, key, len(channels))
+
+
+async def _done_when_final(conn: Conn, key: str, channels: int) -> bool:
+    """The outbox row is done once ``channels`` of its deliveries are final; True if this
+    call marked it."""
+    done = await conn.execute(
+        """
+        UPDATE notification_outbox SET delivered_at = now(),
+            attempts = (SELECT sum(attempts) FROM notification_deliveries WHERE key = $1)
+        WHERE key = $1 AND delivered_at IS NULL
+          AND (SELECT count(*) FROM notification_deliveries
+               WHERE key = $1 AND state = ANY($2::text[])) >= $3
+        """,
+        key,
+        list(FINAL),
+        channels,
+    )
     return bool(done.endswith(" 1"))
 
 

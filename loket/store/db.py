@@ -16,7 +16,8 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """Released connections keep their session: the store leaves no session state behind
     (locks are transaction-scoped, nothing is SET, the dispatcher LISTENs on its own
     connection), so asyncpg's default reset (a RESET ALL / UNLISTEN / unlock round trip on
-    every release) would only cost: three of every hundred worker CPU samples in bench/handoff.py's profile."""
+    every release) would only cost: 3 % of the worker's samples in bench/handoff.py's
+    profile."""
     del conn
 
 

@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from activities.channels import ChannelActivities
 from activities.notify import NotifyActivities
 from activities.permits import PermitActivities
 from activities.records import RecordActivities
@@ -31,7 +32,7 @@ from loket.settings import get_settings
 from loket.store.chain import check_chain
 from tests.support import eventually, refusal_code
 from tests.workflow.support import submit_sips
-from worker import channel_activities, workflow_runner
+from worker import channel_config, workflow_runner
 from workflows.messages import Actor, ApplicationView, DecisionRequest, RecordBatch
 from workflows.permit import PermitWorkflow
 
@@ -179,6 +180,7 @@ async def test_a_batch_retried_after_its_commit_writes_nothing_twice(
     records = AnswerLostAfterCommit(pool)
     async with httpx.AsyncClient() as http:
         notify = NotifyActivities(pool, "", http)
+        channels = ChannelActivities(pool, channel_config(), http)
         issue = PermitActivities(pool, file_store(get_settings()), get_settings().public_base_url)
         worker = Worker(
             client,
@@ -189,7 +191,8 @@ async def test_a_batch_retried_after_its_commit_writes_nothing_twice(
                 notify.deliver_notification,
                 issue.number_permit,
                 issue.render_permit,
-                *channel_activities(pool, http),
+                channels.deliver_email,
+                channels.deliver_phone,
             ],
             workflow_runner=workflow_runner(),
         )
