@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import httpx
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 import workflows.permit
@@ -78,7 +78,19 @@ def ensure_workflow_bytecode() -> None:
         log.warning("cannot cache bytecode of %s: %s", source, exc)
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
+def workflow_runner(*, sandboxed: bool = False) -> WorkflowRunner:
+    """Workflow code runs unsandboxed unless ``sandboxed``.
+
+    The sandbox guards determinism by re-importing the workflow's modules for each case
+    and proxying every call into them: measured at a third of the worker's CPU and most of
+    its memory per cached case (bench/README.md, issue 13). Workflow code here imports only
+    the pure case core, so the guard moves to the tests: the whole replay corpus replays
+    under the sandbox too (tests/workflow/test_replay.py), and ``LOKET_WORKFLOW_SANDBOX``
+    turns it back on for a worker.
+    """
+    if not sandboxed:
+        return UnsandboxedWorkflowRunner()
+    ensure_workflow_bytecode()
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
     )
@@ -142,15 +154,16 @@ def build_worker(
     settings: Settings | None = None,
     channels: ChannelConfig | None = None,
     dispatcher: DispatcherConfig | None = None,
+    sandboxed: bool | None = None,
     **tuning: Any,
 ) -> LoketWorker:
     """``tuning``: further ``temporalio.worker.Worker`` options (cache and slot sizes, the
     benchmarks' knobs)."""
-    ensure_workflow_bytecode()
     records = RecordActivities(pool)
     http = http or httpx.AsyncClient()
     notify = NotifyActivities(pool, webhook_url, http)
     settings = settings or get_settings()
+    sandboxed = settings.workflow_sandbox if sandboxed is None else sandboxed
     permits = PermitActivities(pool, file_store(settings), settings.public_base_url)
     channels = channels or channel_config()
     channel = ChannelActivities(pool, channels, http)
@@ -171,7 +184,7 @@ def build_worker(
             channel.deliver_phone,
             *extra_activities,
         ],
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(sandboxed=sandboxed),
         max_concurrent_activities=max_concurrent_activities,
         # On shutdown, in-flight activities get this long before they are cancelled.
         graceful_shutdown_timeout=timedelta(seconds=graceful_shutdown_s),

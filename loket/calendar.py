@@ -587,3 +587,16 @@ def calendar_for(snapshot: CalendarSnapshot) -> WorkCalendar:
             _SHARED.pop(next(iter(_SHARED)))  # oldest first; versions rarely change
         _SHARED[snapshot.version] = calendar
     return calendar
+
+
+def shared_calendar(raw: Any) -> WorkCalendar:
+    """The WorkCalendar of a snapshot still in its JSON form (a workflow's input).
+
+    A snapshot whose version is already shared is not validated again: the version is the
+    content's hash and was checked when that calendar was built.
+    """
+    if isinstance(raw, dict):
+        calendar = _SHARED.get(raw.get("version") or "")
+        if calendar is not None:
+            return calendar
+    return calendar_for(CalendarSnapshot.model_validate(raw))

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     # A stopping worker lets in-flight activities finish this long, then cancels them; keep
     # it below the container's stop grace period.
     worker_graceful_shutdown_s: float = 20.0
+    # Run workflow code in Temporal's sandbox. Off by default: the sandbox re-imports the
+    # workflow's modules for every case (a third of a worker's CPU, most of its memory per
+    # case, bench/README.md); the replay corpus replays under it in the tests instead.
+    workflow_sandbox: bool = False
     # Logs: "json" (one object a line) or "text"; level name.
     log_format: Literal["json", "text"] = "text"
     log_level: str = "INFO"

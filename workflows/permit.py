@@ -64,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
         RECORD_RETRY,
         RECORD_TIMEOUT,
         STORE_REFUSED,
+        permit_input,
         refuse,
         refused,
         search_attribute_updates,
@@ -82,7 +83,7 @@ class _Queued:
 class PermitWorkflow:
     @workflow.init
     def __init__(self, args: Sequence[RawValue]) -> None:
-        self._input = workflow.payload_converter().from_payload(args[0].payload, PermitInput)
+        self._input = permit_input(args[0].payload)
         self._case = Case(self._input.permit, calendar_for(self._input.calendar))
         self._state: CaseState | None = self._input.state
         self._queue: list[_Queued] = []

@@ -6,13 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from temporalio import workflow
+from temporalio.api.common.v1 import Payload
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 from loket import search_attributes as sa
 from loket.case import records
 from loket.case.core import Case
-from loket.case.messages import RecordBatch
+from loket.case.messages import PermitInput, RecordBatch
+from loket.case.shared import permit_input_from_json
 from loket.case.state import CaseState
 from loket.refusal import RefusalCode, Refused
 
@@ -73,3 +76,11 @@ def search_attribute_updates(case: Case, state: CaseState) -> list[SearchAttribu
         sa.ESCALATION_LEVEL.value_set(max((c.escalation_level for c in state.clocks), default=0)),
         sa.DUE_TIME.value_set(min(running)) if running else sa.DUE_TIME.value_unset(),
     ]
+
+
+def permit_input(payload: Payload) -> PermitInput:
+    """The workflow's input, its route version and calendar shared with other workflows
+    (``loket.case.shared``); another encoding than the JSON converter's decodes as usual."""
+    if payload.metadata.get("encoding") == b"json/plain":
+        return permit_input_from_json(payload.data)
+    return workflow.payload_converter().from_payload(payload, PermitInput)

@@ -4,7 +4,11 @@ break running applications (non-determinism) fails here before it ships.
 ``histories/<version>/`` holds the histories recorded by each workflow code version (see
 record_histories.py); every one of them must replay. ``histories_broken/`` holds a history
 edited to disagree with the code (a renamed activity): it must fail, or the test proves
-nothing."""
+nothing.
+
+Production workers run workflow code unsandboxed (worker.workflow_runner); the corpus
+replays under Temporal's sandbox as well, which keeps the sandbox's determinism guard (no
+I/O, clock or randomness reached from workflow code) as a check on every change."""
 
 from __future__ import annotations
 
@@ -60,19 +64,20 @@ def test_the_outbox_corpus_starts_no_delivery_activity() -> None:
         assert name not in text, name
 
 
-async def _replay(path: Path) -> WorkflowReplayResult:
+async def _replay(path: Path, *, sandboxed: bool = False) -> WorkflowReplayResult:
     replayer = Replayer(
         workflows=[PermitWorkflow],
         data_converter=pydantic_data_converter,
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(sandboxed=sandboxed),
     )
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
     return await replayer.replay_workflow(history, raise_on_replay_failure=False)
 
 
+@pytest.mark.parametrize("sandboxed", [False, True], ids=["unsandboxed", "sandboxed"])
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: f"{p.parent.name}/{p.stem}")
-async def test_replay(path: Path) -> None:
-    result = await _replay(path)
+async def test_replay(path: Path, sandboxed: bool) -> None:
+    result = await _replay(path, sandboxed=sandboxed)
     assert result.replay_failure is None
 
 
