@@ -7,7 +7,7 @@ same bytes under the same hash.
 
 Rendering is ~10 ms of pure-Python CPU: in a thread of the worker's process it holds the GIL
 that workflow tasks and the event loop need (the event loop's p50 lag while renders run:
-~11 ms against ~0.1 ms, bench/README.md "pdf.py"). ``render_processes`` moves it to spawned
+~5 ms against ~0.1 ms, bench/README.md "pdf.py"). ``render_processes`` moves it to spawned
 processes instead.
 """
 

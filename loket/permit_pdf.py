@@ -105,8 +105,8 @@ def wrap(
     text is not plain (see ``_PLAIN``) or a line would be empty: the caller then asks
     multi_cell itself.
 
-    multi_cell re-measures the whole line for every character it adds (quadratic: 70 % of
-    a render's CPU); this keeps a running sum of the font's character widths instead. The
+    multi_cell re-measures the whole line for every character it adds (quadratic: two thirds
+    of a render's CPU); this keeps a running sum of the font's character widths instead. The
     float arithmetic and comparison are fpdf2's own, so the breaks fall on the same
     characters (tests/unit/test_permit_pdf.py compares the bytes).
     """
@@ -188,8 +188,8 @@ class _Pdf(FPDF):
         module = size / len(matrix)
         self.set_fill_color(0, 0, 0)
         # One filled path of rectangles (a run of dark modules, stacked while the rows
-        # below repeat it) instead of one rect() call and fill per run: fewer operators,
-        # a fraction of the CPU, and no hairline seams between rows in viewers.
+        # below repeat it) instead of one rect() call and fill per run and row: fewer
+        # operators and a fraction of the CPU. Same modules, same vector drawing.
         k, page_h = self.k, self.h
         ops = [
             f"{(x + c0 * module) * k:.2f} {(page_h - y - r0 * module) * k:.2f} "
