@@ -4,9 +4,12 @@ No servers: ``loket.permit_pdf.render`` on realistic documents, the way the
 ``render_permit`` activity calls it. ``_common`` imports Temporal and asyncpg, so this
 script writes its JSON under ``bench/results/`` itself (same file naming).
 
-    .venv/bin/python bench/pdf.py                     # 200 renders per template
+    .venv/bin/python bench/pdf.py                     # 200 renders per template, beside main's
     .venv/bin/python bench/pdf.py --renders 50 --profile pbg-v1
-    .venv/bin/python bench/pdf.py --offload               # thread or render process: GIL
+    .venv/bin/python bench/pdf.py --offload           # thread or render process: the GIL
+
+The baseline, in the same run: ``loket/permit_pdf.py`` as it was at ``--baseline`` (a git
+revision, main before issue 13's changes by default), rendering the same documents.
 
 ``--offload`` runs the ``render_permit`` activity (PermitActivities, a local file store)
 with ``render_processes`` 0 (a thread, as today) and 1, alternating, at ``--concurrency``,
@@ -155,14 +158,14 @@ def baseline_module(rev: str) -> ModuleType:
         capture_output=True,
         text=True,
     ).stdout
-    folder = Path(tempfile.mkdtemp(prefix="loket-bench-pdf-"))
-    path = folder / "permit_pdf_baseline.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("permit_pdf_baseline", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory(prefix="loket-bench-pdf-") as folder:
+        path = Path(folder) / "permit_pdf_baseline.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location("permit_pdf_baseline", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
     return module
 
 
