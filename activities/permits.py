@@ -4,12 +4,20 @@ Both are safe to retry. Numbering is one transaction keyed by registration numbe
 returns the number taken before, a rollback takes none); rendering reads only the permit
 row and is deterministic, and the file store is content-addressed, so a retry stores the
 same bytes under the same hash.
+
+Rendering is ~10 ms of pure-Python CPU: in a thread of the worker's process it holds the GIL
+that workflow tasks and the event loop need (the event loop's p50 lag while renders run:
+~5 ms against ~0.1 ms, bench/README.md "pdf.py"). ``render_processes`` moves it to spawned
+processes instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import asyncpg
 from temporalio import activity
@@ -27,10 +35,48 @@ PDF_MEDIA_TYPE = "application/pdf"
 
 
 class PermitActivities:
-    def __init__(self, pool: asyncpg.Pool, files: FileStore, public_base_url: str) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        files: FileStore,
+        public_base_url: str,
+        *,
+        render_processes: int = 0,
+    ) -> None:
+        """``render_processes``: 0 renders in a thread of this process; 1 or 2 render in
+        that many processes, started at the first render and stopped by :meth:`close`."""
         self._pool = pool
         self._files = files
         self._base_url = public_base_url
+        self._render_processes = render_processes
+        self._renderer: ProcessPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Stop the render processes (if any were started); the next render starts anew."""
+        renderer, self._renderer = self._renderer, None
+        if renderer is not None:
+            renderer.shutdown(wait=True, cancel_futures=True)
+
+    async def _render(self, document: PermitDocument) -> bytes:
+        if not self._render_processes:
+            return await asyncio.to_thread(permit_pdf.render, document)
+        if self._renderer is None:
+            # spawn, not fork: this process runs the Temporal core's threads.
+            self._renderer = ProcessPoolExecutor(
+                self._render_processes, mp_context=multiprocessing.get_context("spawn")
+            )
+        renderer = self._renderer
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(renderer, permit_pdf.render, document)
+        except BrokenProcessPool:
+            # A render process died (killed, out of memory): this attempt fails and is
+            # retried, the next one starts fresh processes.
+            log.warning("permit render process died", extra={"number": document.number})
+            if self._renderer is renderer:
+                self._renderer = None
+            renderer.shutdown(wait=False, cancel_futures=True)
+            raise
 
     @activity.defn(name="number_permit")
     async def number_permit(self, request: NumberingRequest) -> PermitDocument:
@@ -60,8 +106,8 @@ class PermitActivities:
 
     @activity.defn(name="render_permit")
     async def render_permit(self, document: PermitDocument) -> IssuedPermit:
-        # Rendering is CPU work of a few milliseconds: off the event loop all the same.
-        pdf = await asyncio.to_thread(permit_pdf.render, document)
+        # CPU work of about 10 ms: off the event loop, and off the GIL with render_processes.
+        pdf = await self._render(document)
         stored = await self._files.put_bytes(pdf, PDF_MEDIA_TYPE)
         log.info(
             "permit %s rendered: %s (%d bytes)",

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import io
-from datetime import date
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 
 import pypdf
 import pypdfium2
 import zxingcpp
+from fpdf.errors import FPDFException
+from fpdf.fonts import CoreFont
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from loket import permit_pdf
 from loket.case.permit import PermitDocument, Signer
 from loket.permit_pdf import LAYOUTS, latin1, render
 from loket.route.issuance import KNOWN_TEMPLATES
@@ -105,3 +109,91 @@ def test_any_name_renders_and_renders_the_same(name: str) -> None:
     doc = document(holder_name=name)
     assert render(doc) == render(doc)
     assert latin1(name) == latin1(name) and all(ord(c) < 256 for c in latin1(name))
+
+
+# --- issue 13: the fast line breaking and the one-path QR code must not change the page ---
+
+_PLAIN_CHARS = "".join(sorted(permit_pdf._PLAIN))
+# Plain text plus what makes multi_cell do more (newline, tab, soft hyphen, NBSP, CR).
+_ANY_CHARS = _PLAIN_CHARS + "\n\t\r\xad\xa0\x0c"
+
+
+def _page(draw: Callable[[permit_pdf._Pdf], object]) -> bytes:
+    pdf = permit_pdf._Pdf(format="A4")
+    pdf.set_creation_date(datetime(2026, 12, 1, tzinfo=UTC))
+    pdf.set_margins(20, 18, 20)
+    pdf.add_page()
+    try:
+        draw(pdf)
+    except FPDFException as exc:
+        return f"raised {exc}".encode()
+    pdf.cell(10, 5, "after")  # the position each leaves the cursor at is drawn as well
+    return bytes(pdf.output())
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.text(st.sampled_from(_ANY_CHARS + "      "), max_size=300)
+    | st.text(st.sampled_from(_PLAIN_CHARS + "    "), max_size=300),
+    width=st.sampled_from([0, 80, 1.5, 3]) | st.floats(5, 170),
+    x=st.sampled_from([20, 110]),
+    size=st.sampled_from([8, 9, 10, 11, 13]),
+    bold=st.booleans(),
+    align=st.sampled_from(["L", "C"]),
+)
+def test_wrapped_text_gives_the_same_bytes_as_multi_cell(
+    text: str, width: float, x: float, size: float, bold: bool, align: str
+) -> None:
+    def with_multi_cell(pdf: permit_pdf._Pdf) -> None:
+        pdf.set_font("Helvetica", "B" if bold else "", size)
+        pdf.set_x(x)
+        pdf.multi_cell(width, size * 0.5, text, align=align, new_x="LMARGIN", new_y="NEXT")
+
+    def with_wrapped(pdf: permit_pdf._Pdf) -> None:
+        pdf.set_font("Helvetica", "B" if bold else "", size)
+        pdf.set_x(x)
+        pdf.wrapped(width, size * 0.5, text, align=align)
+
+    assert _page(with_wrapped) == _page(with_multi_cell)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    words=st.lists(st.text(st.sampled_from(_PLAIN_CHARS.replace(" ", "")), min_size=1)),
+    width=st.floats(5, 170),
+    size=st.sampled_from([8, 10, 13]),
+    bold=st.booleans(),
+)
+def test_plain_text_takes_the_fast_path_and_breaks_where_multi_cell_does(
+    words: list[str], width: float, size: float, bold: bool
+) -> None:
+    """The bytes above would be equal trivially if everything fell back to multi_cell."""
+    text = " ".join(words)
+    pdf = permit_pdf._Pdf(format="A4")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B" if bold else "", size)
+    assert isinstance(pdf.current_font, CoreFont)
+    max_width = width - pdf.c_margin - pdf.c_margin
+    lines = permit_pdf.wrap(text, pdf.current_font.cw, pdf.font_size_pt, pdf.k, max_width)
+    assert lines == pdf.multi_cell(width, 5, text, dry_run=True, output="LINES")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 12).flatmap(
+        lambda n: st.lists(st.lists(st.integers(0, 1), min_size=n, max_size=n), max_size=12)
+    )
+)
+def test_qr_blocks_cover_exactly_the_dark_modules(matrix: list[list[int]]) -> None:
+    covered: list[tuple[int, int]] = []
+    for r0, r1, c0, c1 in permit_pdf._blocks(matrix):
+        covered += [(r, c) for r in range(r0, r1) for c in range(c0, c1)]
+    dark = [(r, c) for r, row in enumerate(matrix) for c, cell in enumerate(row) if cell]
+    assert sorted(covered) == sorted(dark)  # each dark module once, no light one
+
+
+def test_the_qr_code_is_one_filled_path() -> None:
+    page = pypdf.PdfReader(io.BytesIO(render(document()))).pages[0]
+    ops = page.get_contents().get_data().decode("latin-1").split("\n")
+    rects = [op for op in ops if op.endswith(" re")]
+    assert len(rects) > 20 and ops.count("f") == 1 and not any(o.endswith("re f") for o in ops)
