@@ -169,6 +169,7 @@ async def start_worker(
     max_activities: int | None = None,
     max_cached_workflows: int | None = None,
     max_workflow_task_polls: int | None = None,
+    sandbox: str = "default",
 ) -> WorkerProcess:
     """Run ``worker_proc.py`` (kind ``loket`` or ``bare``); return once it polls."""
     args = [
@@ -188,6 +189,7 @@ async def start_worker(
         ("--max-activities", max_activities),
         ("--max-cached-workflows", max_cached_workflows),
         ("--max-workflow-task-polls", max_workflow_task_polls),
+        ("--sandbox", None if sandbox == "default" else sandbox),
     ):
         if value is not None:
             args += [flag, str(value)]
@@ -279,15 +281,23 @@ def add_worker_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-activities", type=int, default=None, help="default 50")
     parser.add_argument("--max-cached-workflows", type=int, default=None, help="SDK: 1000")
     parser.add_argument("--max-workflow-task-polls", type=int, default=None, help="SDK: 5")
+    parser.add_argument(
+        "--sandbox",
+        choices=["default", "on", "off"],
+        default="default",
+        help="workflow sandbox: default = each side as shipped (Loket off, bare Temporal's "
+        "default on); on / off = both sides alike",
+    )
 
 
-def worker_knobs(args: argparse.Namespace) -> dict[str, int | None]:
+def worker_knobs(args: argparse.Namespace) -> dict[str, Any]:
     """The knobs of ``add_worker_args`` as ``start_worker``'s keyword arguments."""
     return {
         "max_workflow_tasks": args.max_workflow_tasks,
         "max_activities": args.max_activities,
         "max_cached_workflows": args.max_cached_workflows,
         "max_workflow_task_polls": args.max_workflow_task_polls,
+        "sandbox": args.sandbox,
     }
 
 

@@ -68,7 +68,9 @@ async def side(
     kind: str, stack: Stack, args: argparse.Namespace, cache: int
 ) -> dict[str, float | int]:
     queue = f"memory-{kind}-{uuid.uuid4().hex[:8]}"
-    worker = await start_worker(kind, stack, queue, max_cached_workflows=cache)
+    worker = await start_worker(
+        kind, stack, queue, max_cached_workflows=cache, sandbox=args.sandbox
+    )
     try:
         starter = submit_pbg if kind == "loket" else start_bare
         await starter(stack, queue, args.warmup, args.concurrency)
@@ -103,6 +105,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "applications": args.applications,
         "max_cached_workflows": cache,
+        "sandbox": args.sandbox,
         "loket": loket,
         "bare": bare,
         "environment": {**env_before, "load_average_end": environment()["load_average"]},
@@ -115,6 +118,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--max-cached-workflows", type=int, default=None)
+    parser.add_argument(
+        "--sandbox", choices=["default", "on", "off"], default="default", help="as _common's"
+    )
     return parser.parse_args()
 
 

@@ -19,7 +19,7 @@ import httpx
 from bare_workflow import BARE_ACTIVITIES, BARE_WORKFLOWS
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRunner, Worker
 
 from loket.store.db import create_pool
 from worker import build_worker
@@ -45,19 +45,25 @@ def _knobs(args: argparse.Namespace) -> dict[str, Any]:
 @contextlib.asynccontextmanager
 async def _worker(args: argparse.Namespace, client: Client) -> AsyncIterator[Worker]:
     if args.kind == "bare":
+        knobs = _knobs(args)
+        if args.sandbox == "off":
+            knobs["workflow_runner"] = UnsandboxedWorkflowRunner()
         yield Worker(
             client,
             task_queue=args.task_queue,
             workflows=BARE_WORKFLOWS,
             activities=BARE_ACTIVITIES,
-            **_knobs(args),
+            **knobs,
         )
         return
     pool = await create_pool(args.dsn, max_size=args.pool_size)
     try:
         async with httpx.AsyncClient() as http:
             # Exactly what `loket worker` runs (no webhook: outbox rows only), with the knobs.
-            yield build_worker(client, pool, args.task_queue, http=http, **_knobs(args))
+            sandboxed = None if args.sandbox is None else args.sandbox == "on"
+            yield build_worker(
+                client, pool, args.task_queue, http=http, sandboxed=sandboxed, **_knobs(args)
+            )
     finally:
         await pool.close()
 
@@ -83,6 +89,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-activities", type=int, default=None)
     parser.add_argument("--max-cached-workflows", type=int, default=None)
     parser.add_argument("--max-workflow-task-polls", type=int, default=None)
+    parser.add_argument("--sandbox", choices=["on", "off"], default=None, help="as shipped")
     parser.add_argument("--pool-size", type=int, default=10, help="asyncpg pool (create_pool)")
     return parser.parse_args()
 
