@@ -9,7 +9,6 @@ test; the session's Temporal dev server; the worker in-process. The counts are p
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -41,9 +40,6 @@ from worker import build_worker
 from workflows.messages import Actor, ApplicationView, DecisionRequest
 
 pytestmark = pytest.mark.devserver
-
-# The marker a local activity leaves in the history (Temporal core).
-LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 APPLICATIONS = 8
 OUTAGE_S = float(os.environ.get("LOKET_TEST_OUTAGE_S", "30"))
@@ -114,20 +110,16 @@ async def _drive(client: Client, reg: str, step: str, actor: Actor, seen: Counte
 
 
 async def _failed_record_attempts(client: Client, regs: list[str]) -> int:
-    """Record attempts that failed and were retried. The history keeps the last attempt's
-    number on each ActivityTaskStarted event and, for a local activity (the record since
-    record-local-v1), in its marker's data."""
+    """Record activity attempts that failed and were retried (the history keeps the last
+    attempt's number on each ActivityTaskStarted event)."""
     failed = 0
     for reg in regs:
         history = await client.get_workflow_handle(reg).fetch_history()
-        for e in history.events:
-            if e.HasField("activity_task_started_event_attributes"):
-                failed += e.activity_task_started_event_attributes.attempt - 1
-            elif e.HasField("marker_recorded_event_attributes"):
-                marker = e.marker_recorded_event_attributes
-                if marker.marker_name == LOCAL_ACTIVITY_MARKER:
-                    data = json.loads(marker.details["data"].payloads[0].data)
-                    failed += int(data["attempt"]) - 1
+        failed += sum(
+            e.activity_task_started_event_attributes.attempt - 1
+            for e in history.events
+            if e.HasField("activity_task_started_event_attributes")
+        )
     return failed
 
 
