@@ -61,7 +61,6 @@ with workflow.unsafe.imports_passed_through():
         DELIVERY_TIMEOUT,
         OUTBOX_PATCH,
         RECORD_ACTIVITY,
-        RECORD_LOCAL_PATCH,
         RECORD_RETRY,
         RECORD_TIMEOUT,
         STORE_REFUSED,
@@ -276,22 +275,13 @@ class PermitWorkflow:
         if dispatched and batch is not None and batch.notifications:
             batch = batch.model_copy(update={"dispatch": True})
         try:
-            if workflow.patched(RECORD_LOCAL_PATCH):
-                await workflow.execute_local_activity(
-                    RECORD_ACTIVITY,
-                    batch,
-                    start_to_close_timeout=RECORD_TIMEOUT,
-                    retry_policy=RECORD_RETRY,
-                    summary=summary(batch),
-                )
-            else:
-                await workflow.execute_activity(
-                    RECORD_ACTIVITY,
-                    batch,
-                    start_to_close_timeout=RECORD_TIMEOUT,
-                    retry_policy=RECORD_RETRY,
-                    summary=summary(batch),
-                )
+            await workflow.execute_activity(
+                RECORD_ACTIVITY,
+                batch,
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+                summary=summary(batch),
+            )
         except ActivityError as exc:
             cause = exc.cause
             if not (isinstance(cause, ApplicationError) and cause.type == STORE_REFUSED):

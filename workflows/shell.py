@@ -24,12 +24,6 @@ RECORD_ACTIVITY = "record_transition"
 # before it started one delivery activity per notification (and channel) instead.
 OUTBOX_PATCH = "outbox-dispatch-v1"
 DELIVER_ACTIVITY = "deliver_notification"
-# Issue 13: the record is written by a local activity, in the workflow task that made the
-# change: no activity task through the server and no second workflow task to take its
-# result (a decision's round trip and an escalation's cost both halve). A short,
-# idempotent write is what local activities are for; retries past a minute wait on a
-# durable timer. Histories from before it scheduled an ordinary activity.
-RECORD_LOCAL_PATCH = "record-local-v1"
 STORE_REFUSED = "StoreRefused"  # the record activity's non-retryable error type
 RECORD_TIMEOUT = timedelta(seconds=30)
 # Transient store faults are retried without limit (the read model must end up complete);

@@ -12,9 +12,7 @@ I/O, clock or randomness reached from workflow code) as a check on every change.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
@@ -23,7 +21,6 @@ from temporalio.worker import Replayer, WorkflowReplayResult
 
 from worker import workflow_runner
 from workflows.permit import PermitWorkflow
-from workflows.shell import RECORD_ACTIVITY
 
 HERE = Path(__file__).resolve().parent
 HISTORIES = sorted((HERE / "histories").glob("*/*.json"))
@@ -32,8 +29,8 @@ BROKEN = sorted((HERE / "histories_broken").glob("*.json"))
 
 def test_the_corpus_covers_versions_and_permit_types() -> None:
     versions = {p.parent.name for p in HISTORIES}
-    assert {"v1-monolith", "v2-case-core", "v3-paper", "v4-outbox", "v5-local-record"} <= versions
-    for version in ("v2-case-core", "v3-paper", "v4-outbox", "v5-local-record"):
+    assert {"v1-monolith", "v2-case-core", "v3-paper", "v4-outbox"} <= versions
+    for version in ("v2-case-core", "v3-paper", "v4-outbox"):
         types = {p.stem.split("_")[0] for p in HISTORIES if p.parent.name == version}
         assert {"pbg", "sip", "ptka"} <= types
     assert BROKEN
@@ -65,33 +62,6 @@ def test_the_outbox_corpus_starts_no_delivery_activity() -> None:
     assert "record_transition" in text and "render_permit" in text
     for name in ("deliver_notification", "deliver_email", "deliver_phone"):
         assert name not in text, name
-
-
-def _events(path: Path) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))["events"]
-    return events
-
-
-def _activity_types(events: list[dict[str, Any]]) -> list[str]:
-    return [
-        e["activityTaskScheduledEventAttributes"]["activityType"]["name"]
-        for e in events
-        if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
-    ]
-
-
-def test_the_local_record_corpus_writes_every_record_in_a_local_activity() -> None:
-    """v5-local-record: every record is a local activity's marker, so no record_transition
-    activity task is scheduled, while v4-outbox schedules one per record."""
-    v5 = [p for p in HISTORIES if p.parent.name == "v5-local-record"]
-    assert {p.stem.split("_")[0] for p in v5} >= {"pbg", "sip", "ptka"}
-    for path in v5:
-        events = _events(path)
-        assert RECORD_ACTIVITY not in _activity_types(events), path.name
-        markers = [e for e in events if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"]
-        assert len(markers) >= 2, path.name  # at least the patch and the first record
-        v4 = _events(path.parent.parent / "v4-outbox" / path.name)
-        assert RECORD_ACTIVITY in _activity_types(v4), path.name
 
 
 async def _replay(path: Path, *, sandboxed: bool = False) -> WorkflowReplayResult:
