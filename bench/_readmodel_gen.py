@@ -214,7 +214,7 @@ class Player:
                     decide = _utc(cal.add_working_time(now, self.held(case, step_id, rng)))
                     plans[step_id] = (decide, None if rng.random() < P_UNCLAIMED else claim)
             step_id = min(open_ids, key=lambda s: plans[s][0])
-            decide_at, claim_at = plans[step_id]
+            decide_at = plans[step_id][0]
             until = min(decide_at, PRESENT)
             while (due := escalation.next_due(case, state)) is not None and due[2] <= until:
                 change = escalation.escalate_due(case, state, _utc(due[2]))

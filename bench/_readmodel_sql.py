@@ -8,7 +8,8 @@ query on to the real connection and remembers its text and arguments.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import Sequence
 from typing import Any
 
 from loket.store.db import Conn
@@ -18,18 +19,25 @@ class Recorder:
     def __init__(self, conn: Conn) -> None:
         self._conn = conn
         self.statements: list[tuple[str, tuple[Any, ...]]] = []
+        self.sql_s = 0.0  # time spent waiting for the statements (the rest is Python)
+
+    async def _timed(self, method: Any, sql: str, args: tuple[Any, ...]) -> Any:
+        self.statements.append((sql, args))
+        started = time.perf_counter()
+        try:
+            return await method(sql, *args)
+        finally:
+            self.sql_s += time.perf_counter() - started
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
-        self.statements.append((sql, args))
-        return await self._conn.fetch(sql, *args)
+        rows: list[Any] = await self._timed(self._conn.fetch, sql, args)
+        return rows
 
     async def fetchrow(self, sql: str, *args: Any) -> Any:
-        self.statements.append((sql, args))
-        return await self._conn.fetchrow(sql, *args)
+        return await self._timed(self._conn.fetchrow, sql, args)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        self.statements.append((sql, args))
-        return await self._conn.fetchval(sql, *args)
+        return await self._timed(self._conn.fetchval, sql, args)
 
     def as_pool(self) -> _Pool:
         return _Pool(self)
@@ -41,10 +49,11 @@ class _Pool:
     def __init__(self, recorder: Recorder) -> None:
         self._recorder = recorder
 
-    @contextlib.asynccontextmanager
-    async def acquire(self, timeout: float | None = None) -> AsyncIterator[Recorder]:
-        del timeout
-        yield self._recorder
+    def acquire(
+        self, timeout: float | None = None
+    ) -> contextlib.AbstractAsyncContextManager[Recorder]:
+        del timeout  # the recorded connection is already held
+        return contextlib.nullcontext(self._recorder)
 
 
 _ESSENTIAL = ("Planning Time", "Execution Time")

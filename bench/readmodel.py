@@ -10,6 +10,8 @@ call at a time, over ``--reps`` calls with varied parameters:
   and the ranking);
 * SLA report: ``monitoring.sla_compliance`` over the year (the SLA API), and the published
   kinerja report's reads (``services.performance.raw_figures`` + ``counter_rows``);
+  ``kinerja_page`` is the public page's call (``published_performance``): cached per
+  state of the read model, so mostly the cost of asking for that state;
 * tracking: ``queries.tracking`` by registration number (the public tracking page);
 * chain: ``records.verify_audit_chain`` of one application.
 
@@ -60,6 +62,7 @@ log = logging.getLogger("bench.readmodel")
 MARKER = "readmodel.json"  # in --keep-dir: what was generated there, and how long it took
 # Targets of issue 13 goal 6, in ms: p99 for the per-call reads, the whole call for reports.
 TARGETS_MS = {"inbox": 10.0, "stalled": 50.0, "sla_year": 500.0, "kinerja_year": 500.0}
+TARGETS_MS |= {"kinerja_page": 500.0}
 TARGETS_MS |= {"tracking": 5.0, "chain": 20.0}
 YEAR = PRESENT.year
 Read = Callable[[Conn, random.Random], Awaitable[object]]
@@ -110,6 +113,12 @@ def reads(services: Services, regs: list[str]) -> dict[str, Read]:
         figures = await performance_service.raw_figures(services, YEAR)
         return figures, await performance_service.counter_rows(services, YEAR)
 
+    async def kinerja_page(conn: Conn, rng: random.Random) -> object:
+        # The public page: the report made once per state of the read model, then served
+        # from the service's cache; every request still asks for the data version.
+        del conn, rng
+        return await performance_service.published_performance(services, YEAR)
+
     async def tracking(conn: Conn, rng: random.Random) -> object:
         return await queries.tracking(conn, catalog, rng.choice(regs))
 
@@ -124,6 +133,7 @@ def reads(services: Services, regs: list[str]) -> dict[str, Read]:
         "stalled": stalled,
         "sla_year": sla_year,
         "kinerja_year": kinerja_year,
+        "kinerja_page": kinerja_page,
         "tracking": tracking,
         "chain": chain,
     }
@@ -137,8 +147,9 @@ async def measure(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any
     results: dict[str, Any] = {}
     async with pool.acquire() as conn:
         for name, read in table.items():
-            reps = args.reps if name not in ("sla_year", "kinerja_year") else args.report_reps
-            for _ in range(args.warmup):
+            report = name in ("sla_year", "kinerja_year")
+            reps = args.report_reps if report else args.reps
+            for _ in range(min(args.warmup, 1) if report else args.warmup):
                 await read(conn, rng)
             times = []
             for _ in range(reps):
@@ -148,13 +159,17 @@ async def measure(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any
             results[name] = summary_ms(times)
             log.info("%s: %s", name, results[name])
         if args.explain:
-            for name, read in table.items():
+            for name in table:
                 recorder = Recorder(conn)
-                if name in ("stalled", "kinerja_year"):
-                    services = _services(cast(asyncpg.Pool, recorder.as_pool()))
-                    read = reads(services, regs)[name]
-                await read(cast(Conn, recorder), rng)
-                print(f"\n===== {name}: {len(recorder.statements)} statement(s)")
+                # The services acquire their own connection: hand them the recorder instead.
+                recorded = reads(_services(cast(asyncpg.Pool, recorder.as_pool())), regs)[name]
+                started = monotonic()
+                await recorded(cast(Conn, recorder), rng)
+                total_ms = (monotonic() - started) * 1000
+                print(
+                    f"\n===== {name}: {len(recorder.statements)} statement(s), call"
+                    f" {total_ms:.1f} ms of which waiting for SQL {recorder.sql_s * 1000:.1f} ms"
+                )
                 print(await explain_all(conn, recorder.statements))
     return results
 
@@ -246,7 +261,7 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=3, help="generating processes (<= 4)")
     parser.add_argument("--keep-dir", type=Path, help="cache the database here (not in repo)")
     parser.add_argument("--reps", type=int, default=200)
-    parser.add_argument("--report-reps", type=int, default=20, help="calls of each report")
+    parser.add_argument("--report-reps", type=int, default=10, help="calls of each report")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--explain", action="store_true", help="EXPLAIN (ANALYZE, BUFFERS)")
     parser.add_argument("--generate-only", action="store_true")
