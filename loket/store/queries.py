@@ -149,6 +149,10 @@ async def inbox(
         SELECT {_TASK_COLUMNS}
         FROM tasks t JOIN applications a USING (registration_number)
         WHERE t.state IN ('open', 'returned')
+          -- Implied by the condition below, but one the planner can see: it reads only
+          -- these agencies from tasks_inbox and estimates rows well enough to look each
+          -- application up by key instead of scanning them all (bench/readmodel.py).
+          AND t.agency = ANY($1::text[] || $3::text[])
           AND (t.agency = ANY($3::text[])
                OR EXISTS (SELECT 1 FROM unnest($1::text[], $2::text[]) AS k(agency, counter)
                           WHERE k.agency = t.agency AND k.counter = t.counter))
