@@ -16,10 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import functools
 import socket
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -106,19 +107,41 @@ def _fuzz(spec: dict[str, Any], base_url: str, tokens: dict[str, str], real: dic
                 for params in [None, fixed] if fixed else [None]:
                     strategy = operation.as_strategy(mode, path_parameters=params or None)
 
-                    probe = _probe(strategy, examples, session, base_url, headers, role)
-                    probe.statuses, probe.failures = statuses, failures
-                    try:
-                        probe()
-                    except Unsatisfiable:
-                        pass  # no invalid data exists for an operation without inputs
-                    except Exception as exc:
-                        inner = getattr(exc, "exceptions", ())  # a Flaky group: say what it held
-                        failures.append(
-                            f"{role} {operation.label}: {type(exc).__name__} {exc} "
-                            + "; ".join(f"{type(e).__name__}: {e}" for e in inner)
-                        )
+                    failure = _run_probe(
+                        functools.partial(
+                            _probe, strategy, examples, session, base_url, headers, role
+                        ),
+                        statuses,
+                        failures,
+                    )
+                    if failure is not None:
+                        failures.append(f"{role} {operation.label}: {failure}")
     return statuses, failures
+
+
+def _run_probe(make: Callable[[], Any], statuses: Counter[int], failures: list[str]) -> str | None:
+    """Run a probe; what it raised, if it raised twice in a row.
+
+    A 5xx never raises: the probe records it in ``failures``. What raises is the tooling
+    (schemathesis, Hypothesis); CPython 3.11's ast module can raise a spurious SystemError
+    ("AST constructor recursion depth mismatch") when two threads parse at once, and
+    Hypothesis reports that as Flaky. Such a probe runs once more; twice is a failure.
+    """
+    error = ""
+    for _ in range(2):
+        probe = make()
+        probe.statuses, probe.failures = statuses, failures
+        try:
+            probe()
+            return None
+        except Unsatisfiable:
+            return None  # no invalid data exists for an operation without inputs
+        except Exception as exc:
+            inner = getattr(exc, "exceptions", ())  # a Flaky group: say what it held
+            error = f"{type(exc).__name__} {exc} " + "; ".join(
+                f"{type(e).__name__}: {e}" for e in inner
+            )
+    return error
 
 
 @contextlib.asynccontextmanager
