@@ -20,12 +20,14 @@ from typing import Any
 from _common import (
     Stack,
     WorkerProcess,
+    add_worker_args,
     embedded_stack,
     environment,
     finish,
     print_table,
     proc_status_kb,
     start_worker,
+    worker_knobs,
 )
 from _drive import submit_ready
 from bare_workflow import BARE_WORKFLOW
@@ -68,9 +70,8 @@ async def side(
     kind: str, stack: Stack, args: argparse.Namespace, cache: int
 ) -> dict[str, float | int]:
     queue = f"memory-{kind}-{uuid.uuid4().hex[:8]}"
-    worker = await start_worker(
-        kind, stack, queue, max_cached_workflows=cache, sandbox=args.sandbox
-    )
+    knobs = {**worker_knobs(args), "max_cached_workflows": cache}
+    worker = await start_worker(kind, stack, queue, **knobs)
     try:
         starter = submit_pbg if kind == "loket" else start_bare
         await starter(stack, queue, args.warmup, args.concurrency)
@@ -117,10 +118,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--applications", type=int, default=5000)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--max-cached-workflows", type=int, default=None)
-    parser.add_argument(
-        "--sandbox", choices=["default", "on", "off"], default="default", help="as _common's"
-    )
+    add_worker_args(parser)  # --max-cached-workflows defaults to N + warm-up + 100 here
     return parser.parse_args()
 
 
