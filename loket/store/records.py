@@ -29,13 +29,14 @@ _UPSERT_APPLICATION = """
 INSERT INTO applications AS a (
     registration_number, permit_type, route_version, status, data, submitted_at,
     service_due_at, calendar_version, current_steps, current_agencies,
-    waiting_for_applicant, fees, fee_total, finished_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    waiting_for_applicant, fees, fee_total, finished_at, last_seq, last_hash)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 ON CONFLICT (registration_number) DO UPDATE SET
     status = EXCLUDED.status, data = EXCLUDED.data, service_due_at = EXCLUDED.service_due_at,
     current_steps = EXCLUDED.current_steps, current_agencies = EXCLUDED.current_agencies,
     waiting_for_applicant = EXCLUDED.waiting_for_applicant, fees = EXCLUDED.fees,
-    fee_total = EXCLUDED.fee_total, finished_at = EXCLUDED.finished_at, updated_at = now()
+    fee_total = EXCLUDED.fee_total, finished_at = EXCLUDED.finished_at,
+    last_seq = EXCLUDED.last_seq, last_hash = EXCLUDED.last_hash, updated_at = now()
 """
 
 _UPSERT_TASK = """
@@ -88,6 +89,8 @@ async def apply_batch(pool: asyncpg.Pool, batch: RecordBatch) -> bool:
         if batch.audit and batch.audit[-1].seq <= last_seq:
             return False
         await permits.record_issued(conn, batch, last_seq)  # issued permit (issue 10 §2)
+        # The chain's new head goes into the application's upsert: one statement fewer.
+        rows, head_seq, head_hash = _chained(reg, batch, last_seq, last_hash)
         fees = app.fees.model_dump(mode="json") if app.fees else None
         await conn.execute(
             _UPSERT_APPLICATION,
@@ -105,6 +108,8 @@ async def apply_batch(pool: asyncpg.Pool, batch: RecordBatch) -> bool:
             fees,
             app.fees.total if app.fees else None,
             app.finished_at,
+            head_seq,
+            head_hash,
         )
         await conn.executemany(
             _UPSERT_TASK,
@@ -132,29 +137,6 @@ async def apply_batch(pool: asyncpg.Pool, batch: RecordBatch) -> bool:
                 for t in batch.tasks
             ],
         )
-        rows = []
-        for entry in batch.audit:
-            if entry.seq <= last_seq:
-                continue
-            digest = audit_hash(last_hash, reg, _hashable(entry))
-            rows.append(
-                (
-                    reg,
-                    entry.seq,
-                    entry.event,
-                    entry.at,
-                    entry.actor,
-                    entry.actor_role,
-                    entry.step_id,
-                    entry.attempt,
-                    entry.from_state,
-                    entry.to_state,
-                    entry.details,
-                    last_hash,
-                    digest,
-                )
-            )
-            last_seq, last_hash = entry.seq, digest
         await conn.executemany(_INSERT_AUDIT, rows)
         await conn.executemany(
             _INSERT_ESCALATION,
@@ -185,13 +167,38 @@ async def apply_batch(pool: asyncpg.Pool, batch: RecordBatch) -> bool:
         await open_supervisions(conn, reg, batch.audit)
         await write_bills(conn, reg, batch.bills)
         await record_documents(conn, reg, batch)
-        await conn.execute(
-            "UPDATE applications SET last_seq = $2, last_hash = $3 WHERE registration_number = $1",
-            reg,
-            last_seq,
-            last_hash,
-        )
         return True
+
+
+def _chained(
+    reg: str, batch: RecordBatch, last_seq: int, last_hash: str
+) -> tuple[list[tuple[Any, ...]], int, str]:
+    """The audit rows the batch adds after ``last_seq``, each hashed onto the one before,
+    and the chain's new head (sequence number, hash)."""
+    rows: list[tuple[Any, ...]] = []
+    for entry in batch.audit:
+        if entry.seq <= last_seq:
+            continue
+        digest = audit_hash(last_hash, reg, _hashable(entry))
+        rows.append(
+            (
+                reg,
+                entry.seq,
+                entry.event,
+                entry.at,
+                entry.actor,
+                entry.actor_role,
+                entry.step_id,
+                entry.attempt,
+                entry.from_state,
+                entry.to_state,
+                entry.details,
+                last_hash,
+                digest,
+            )
+        )
+        last_seq, last_hash = entry.seq, digest
+    return rows, last_seq, last_hash
 
 
 async def verify_audit_chain(conn: Conn, registration_number: str) -> list[int]:
