@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RawValue
+from temporalio.common import Priority, RawValue
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -56,6 +56,8 @@ with workflow.unsafe.imports_passed_through():
         issue_refusal,
     )
     from workflows.shell import (
+        BACKGROUND,
+        BACKGROUND_PATCH,
         DELIVER_ACTIVITY,
         DELIVERY_RETRY,
         DELIVERY_TIMEOUT,
@@ -77,6 +79,7 @@ class _Queued:
     ticket: int
     change: Change
     before: CaseState | None
+    background: bool = False  # no person waits for it: an escalation
 
 
 @workflow.defn(dynamic=True)
@@ -133,7 +136,7 @@ class PermitWorkflow:
         if change.batch is None:
             return
         try:
-            await self._settle(self._enqueue(change, self._current))
+            await self._settle(self._enqueue(change, self._current, background=True))
         except ApplicationError:
             workflow.logger.error("escalation refused by the store; escalation halted")
             self._halted = True
@@ -253,9 +256,9 @@ class PermitWorkflow:
         await self._settle(self._enqueue(change, self._current))
         return self._view()
 
-    def _enqueue(self, change: Change, before: CaseState | None) -> int:
+    def _enqueue(self, change: Change, before: CaseState | None, background: bool = False) -> int:
         self._tickets += 1
-        self._queue.append(_Queued(self._tickets, change, before))
+        self._queue.append(_Queued(self._tickets, change, before, background))
         self._state = change.state
         return self._tickets
 
@@ -274,6 +277,7 @@ class PermitWorkflow:
         dispatched = batch is not None and workflow.patched(OUTBOX_PATCH)
         if dispatched and batch is not None and batch.notifications:
             batch = batch.model_copy(update={"dispatch": True})
+        background = head.background and workflow.patched(BACKGROUND_PATCH)
         try:
             await workflow.execute_activity(
                 RECORD_ACTIVITY,
@@ -281,6 +285,7 @@ class PermitWorkflow:
                 start_to_close_timeout=RECORD_TIMEOUT,
                 retry_policy=RECORD_RETRY,
                 summary=summary(batch),
+                priority=BACKGROUND if background else Priority.default,
             )
         except ActivityError as exc:
             cause = exc.cause

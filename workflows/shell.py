@@ -8,7 +8,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import Priority, RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 from loket import search_attributes as sa
@@ -24,6 +24,11 @@ RECORD_ACTIVITY = "record_transition"
 # before it started one delivery activity per notification (and channel) instead.
 OUTBOX_PATCH = "outbox-dispatch-v1"
 DELIVER_ACTIVITY = "deliver_notification"
+# Issue 13 (the morning after Lebaran): a record no person waits for (an escalation the
+# deadline fired) runs behind the staff's decisions in the activity task queue. Temporal
+# serves priority 1 first, 5 last; unset is 3, what every other activity inherits.
+BACKGROUND_PATCH = "background-priority-v1"
+BACKGROUND = Priority(priority_key=4)
 STORE_REFUSED = "StoreRefused"  # the record activity's non-retryable error type
 RECORD_TIMEOUT = timedelta(seconds=30)
 # Transient store faults are retried without limit (the read model must end up complete);

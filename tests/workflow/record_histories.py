@@ -16,6 +16,7 @@ import logging
 import sys
 import tempfile
 import uuid
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +25,13 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from loket import embedded as services
+from loket.calendar import CalendarSnapshot, OfficeSession
 from loket.calendar_data import covered_years, load_calendar
 from loket.case.billing import PaymentRequest, bank_actor
 from loket.case.document_models import FileRef, VerdictInput
 from loket.case.documents import AttachRequest
 from loket.route.loader import load_catalog
+from loket.route.model import PermitType
 from loket.services.submission import submit_application
 from loket.settings import Settings
 from loket.store.db import create_pool
@@ -202,6 +205,16 @@ async def pbg_documents_paid_by_bank(handle: Handle, reg: str) -> None:
     await _decide(handle, ISSUANCE, "issuance", "approve")
 
 
+async def pbg_reminded(handle: Handle, reg: str) -> None:
+    """The first step's reminder fires (``REMINDING``: 36 s after submission) before the
+    file goes through: the escalation's record, at background priority (issue 13)."""
+    while (
+        not (await handle.query("view", result_type=ApplicationView)).open_steps[0].escalation_level
+    ):
+        await asyncio.sleep(0.5)
+    await pbg_with_return(handle, reg)
+
+
 SCENARIOS: dict[str, tuple[str, dict[str, Any], Any]] = {
     "pbg_with_return": ("PBG", PBG_FORM, pbg_with_return),
     "pbg_mbr_rejected": (
@@ -213,7 +226,26 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any], Any]] = {
     "ptka_paid": ("PTKA", PTKA_FORM, ptka_paid),
     "ptka_cancelled": ("PTKA", PTKA_FORM, ptka_cancelled),
     "pbg_documents_paid_by_bank": ("PBG", PBG_FORM, pbg_documents_paid_by_bank),
+    "pbg_reminded": ("PBG", PBG_FORM, pbg_reminded),
 }
+# Scenarios on a route whose first step falls due within the recording: a 1 working hour
+# deadline with a reminder at 1 %, on a calendar whose office is open round the clock.
+REMINDING = {"pbg_reminded"}
+_ROUND_THE_CLOCK = (OfficeSession(opens=time(0), closes=time(23, 59, 59, 999_999)),)
+
+
+def reminding(
+    permit: PermitType, calendar: CalendarSnapshot
+) -> tuple[PermitType, CalendarSnapshot]:
+    data: dict[str, Any] = permit.model_dump(mode="json")
+    first = data["steps"][0]
+    first["deadline"] = {"working_hours": 1}
+    first["escalation"] = [{"at_percent": 1, "action": "remind", "to": "assignee"}]
+    hours = {weekday: _ROUND_THE_CLOCK for weekday in range(1, 8)}
+    snapshot = CalendarSnapshot.model_validate(
+        {**calendar.model_dump(), "office_hours": hours, "version": ""}
+    )
+    return PermitType.model_validate(data), snapshot
 
 
 async def record(client: Client, dsn: str, version: str, files: Path) -> None:
@@ -232,11 +264,14 @@ async def record(client: Client, dsn: str, version: str, files: Path) -> None:
                 if target.exists():
                     logging.info("kept %s: the corpus is never overwritten", target)
                     continue
+                route, snapshot = catalog.permit(permit), calendar
+                if name in REMINDING:
+                    route, snapshot = reminding(route, calendar)
                 submitted = await submit_application(
                     client=client,
                     pool=pool,
-                    permit=catalog.permit(permit),
-                    calendar=calendar,
+                    permit=route,
+                    calendar=snapshot,
                     form=form,
                     task_queue=task_queue,
                     now=utcnow(),

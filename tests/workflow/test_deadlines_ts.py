@@ -8,6 +8,7 @@ Expected instants are worked out by hand in the comments from the 2027 holiday l
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -34,6 +35,7 @@ from workflows.messages import (
     RecomputeRequest,
     ResubmitRequest,
 )
+from workflows.shell import RECORD_ACTIVITY
 
 WIB = timezone(timedelta(hours=7))
 TOLERANCE = timedelta(seconds=2)  # the update that opens a step lands a few ms after t0
@@ -160,7 +162,25 @@ async def test_ladder_fires_at_the_working_instants_around_idul_fitri(
             lambda rows: len(rows) == 3 and all(r["delivered_at"] for r in rows),
         )
         assert [r["key"] for r in outbox] == [f"{reg}:completeness:1:{i}" for i in range(3)]
+        # The escalations' records ran at background priority, the staff's at the default.
+        records = await record_priorities(submitted)
+        assert {p for summary, p in records if "step_escalated" in summary} == {4}
+        assert {p for summary, p in records if "step_escalated" not in summary} == {0}
+        assert sum("step_escalated" in summary for summary, _ in records) >= 3
         await submitted.handle.terminate("test done")
+
+
+async def record_priorities(submitted: Submitted) -> list[tuple[str, int]]:
+    """Every record activity scheduled: its summary (the events it writes) and its
+    priority key (0: unset, the default)."""
+    history = await submitted.handle.fetch_history()
+    return [
+        (json.loads(event.user_metadata.summary.data), attributes.priority.priority_key)
+        for event in history.events
+        if event.HasField("activity_task_scheduled_event_attributes")
+        and (attributes := event.activity_task_scheduled_event_attributes).activity_type.name
+        == RECORD_ACTIVITY
+    ]
 
 
 async def test_return_for_ten_days_shifts_the_deadline_by_the_paused_working_time(

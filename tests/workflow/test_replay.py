@@ -12,6 +12,7 @@ I/O, clock or randomness reached from workflow code) as a check on every change.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,8 @@ BROKEN = sorted((HERE / "histories_broken").glob("*.json"))
 
 def test_the_corpus_covers_versions_and_permit_types() -> None:
     versions = {p.parent.name for p in HISTORIES}
-    assert {"v1-monolith", "v2-case-core", "v3-paper", "v4-outbox"} <= versions
-    for version in ("v2-case-core", "v3-paper", "v4-outbox"):
+    assert {"v1-monolith", "v2-case-core", "v3-paper", "v4-outbox", "v5-background"} <= versions
+    for version in ("v2-case-core", "v3-paper", "v4-outbox", "v5-background"):
         types = {p.stem.split("_")[0] for p in HISTORIES if p.parent.name == version}
         assert {"pbg", "sip", "ptka"} <= types
     assert BROKEN
@@ -62,6 +63,22 @@ def test_the_outbox_corpus_starts_no_delivery_activity() -> None:
     assert "record_transition" in text and "render_permit" in text
     for name in ("deliver_notification", "deliver_email", "deliver_phone"):
         assert name not in text, name
+
+
+def test_the_background_corpus_records_escalations_at_background_priority() -> None:
+    """v5-background: an escalation's record is scheduled at priority 4 behind its patch
+    marker; every other activity keeps the default (no priority key)."""
+    v5 = [p for p in HISTORIES if p.parent.name == "v5-background"]
+    assert {p.stem.split("_")[0] for p in v5} >= {"pbg", "sip", "ptka"}
+    scheduled = [
+        event["activityTaskScheduledEventAttributes"]
+        for path in v5
+        for event in json.loads(path.read_text(encoding="utf-8"))["events"]
+        if "activityTaskScheduledEventAttributes" in event
+    ]
+    keys = [a.get("priority", {}).get("priorityKey", 0) for a in scheduled]
+    assert keys.count(4) >= 1
+    assert set(keys) == {0, 4}
 
 
 async def _replay(path: Path, *, sandboxed: bool = False) -> WorkflowReplayResult:
