@@ -25,7 +25,6 @@ from typing import Any
 
 import asyncpg
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from loket.embedded import (
     DEV_SERVER_PID_NAME,
@@ -38,6 +37,7 @@ from loket.settings import PROJECT_ROOT
 from loket.store.db import create_pool
 from loket.store.dev_seed import seed_from_definitions
 from loket.store.migrate import migrate
+from loket.temporal_codec import DATA_CONVERTER
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -85,7 +85,7 @@ async def embedded_stack(*, keep_dir: Path | None = None) -> AsyncIterator[Stack
             # (worker processes inherit the variable).
             await seed_from_definitions(dsn, PROJECT_ROOT / "definitions")
             os.environ["LOKET_FILE_STORE_URL"] = f"file://{data_dir / 'files'}"
-            client = await connect_temporal(address, data_converter=pydantic_data_converter)
+            client = await connect_temporal(address, data_converter=DATA_CONVERTER)
             pool = await create_pool(dsn, max_size=20)
             try:
                 yield Stack(address, dsn, client, pool, data_dir)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import secrets
 import uuid
 from typing import Any
 
@@ -54,29 +55,42 @@ async def submit_pbg(stack: Stack, task_queue: str, count: int, concurrency: int
     await submit_ready(stack, catalog.permit("PBG"), calendar, task_queue, count, concurrency)
 
 
-async def start_bare(stack: Stack, task_queue: str, count: int, concurrency: int) -> None:
+async def start_bare(
+    stack: Stack, task_queue: str, count: int, concurrency: int, input_kb: int = 0
+) -> None:
     semaphore = asyncio.Semaphore(concurrency)
+    # Random text: Loket's wire codec deflates it only to about 3/4 (a PBG's JSON to 1/4).
+    args: list[Any] = [3, secrets.token_urlsafe(input_kb * 768)] if input_kb else [3]
 
     async def one() -> None:
         async with semaphore:
             await stack.client.start_workflow(
-                BARE_WORKFLOW, 3, id=f"bare-{uuid.uuid4().hex[:12]}", task_queue=task_queue
+                BARE_WORKFLOW,
+                args=args,
+                id=f"bare-{uuid.uuid4().hex[:12]}",
+                task_queue=task_queue,
             )
 
     await asyncio.gather(*(one() for _ in range(count)))
 
 
 async def side(
-    kind: str, stack: Stack, args: argparse.Namespace, cache: int
+    kind: str, stack: Stack, args: argparse.Namespace, cache: int, input_kb: int = 0
 ) -> dict[str, float | int]:
     queue = f"memory-{kind}-{uuid.uuid4().hex[:8]}"
     knobs = {**worker_knobs(args), "max_cached_workflows": cache}
     worker = await start_worker(kind, stack, queue, **knobs)
     try:
-        starter = submit_pbg if kind == "loket" else start_bare
-        await starter(stack, queue, args.warmup, args.concurrency)
+
+        async def starter(count: int) -> None:
+            if kind == "loket":
+                await submit_pbg(stack, queue, count, args.concurrency)
+            else:
+                await start_bare(stack, queue, count, args.concurrency, input_kb)
+
+        await starter(args.warmup)
         before = await settle(worker)
-        await starter(stack, queue, args.applications, args.concurrency)
+        await starter(args.applications)
         after = await settle(worker)
         return {
             "rss_before_kb": before,
@@ -96,11 +110,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         loket = await side("loket", stack, args, cache)
         print(f"{args.applications} bare workflows", flush=True)
         bare = await side("bare", stack, args, cache)
+        padded: dict[str, float | int] | None = None
+        if args.bare_input_kb:
+            print(f"{args.applications} bare workflows, {args.bare_input_kb} KB input", flush=True)
+            padded = await side("bare", stack, args, cache, args.bare_input_kb)
+    sides = [("loket PBG", loket), ("bare", bare)]
+    if padded is not None:
+        sides.append((f"bare, {args.bare_input_kb} KB input", padded))
     print_table(
         ["", "RSS before MB", "RSS after MB", "per cached case KB"],
         [
             [k, round(v["rss_before_kb"] / 1024), round(v["rss_after_kb"] / 1024), v["per_case_kb"]]
-            for k, v in (("loket PBG", loket), ("bare", bare))
+            for k, v in sides
         ],
     )
     return {
@@ -109,6 +130,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "sandbox": args.sandbox,
         "loket": loket,
         "bare": bare,
+        "bare_padded": padded,
+        "bare_input_kb": args.bare_input_kb,
         "environment": {**env_before, "load_average_end": environment()["load_average"]},
     }
 
@@ -118,6 +141,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--applications", type=int, default=5000)
     parser.add_argument("--warmup", type=int, default=50)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--bare-input-kb",
+        type=int,
+        default=0,
+        help="also a bare side whose start input carries this many KB of random text (a PBG's JSON is about 23)",
+    )
     add_worker_args(parser)  # --max-cached-workflows defaults to N + warm-up + 100 here
     return parser.parse_args()
 

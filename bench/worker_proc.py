@@ -18,10 +18,10 @@ from typing import Any
 import httpx
 from bare_workflow import BARE_ACTIVITIES, BARE_WORKFLOWS
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRunner, Worker
 
 from loket.store.db import create_pool
+from loket.temporal_codec import DATA_CONVERTER
 from worker import build_worker
 
 DEFAULT_MAX_ACTIVITIES = 50  # build_worker's default
@@ -73,7 +73,7 @@ async def main(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    client = await Client.connect(args.address, data_converter=pydantic_data_converter)
+    client = await Client.connect(args.address, data_converter=DATA_CONVERTER)
     async with _worker(args, client) as worker, worker:
         print("ready", flush=True)
         await stop.wait()

@@ -30,9 +30,8 @@ def connect_config(
 
 
 async def connect(settings: Settings) -> Client:
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
     from loket.embedded import free_port
+    from loket.temporal_codec import DATA_CONVERTER
 
     bind = ""
     if settings.ops_port:  # the SDK's metrics are served through the ops server's /metrics
@@ -40,7 +39,7 @@ async def connect(settings: Settings) -> Client:
     runtime = metrics.temporal_runtime(bind)
     return await Client.connect(
         **connect_config(settings),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         interceptors=telemetry.client_interceptors(
             settings.otlp_endpoint, settings.otel_service_name
         ),

@@ -35,10 +35,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from loket import embedded as services
+from loket.temporal_codec import DATA_CONVERTER
 
 # Files a test's worker stores (issued permits' PDFs) go to a folder of this run, never to
 # the repository's data/: workers built without settings read it from the environment.
@@ -135,7 +135,7 @@ async def temporal_dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(services.temporal_cli_path()),
         dev_server_extra_args=services.search_attribute_args(),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     async with env:
         yield env
@@ -144,7 +144,7 @@ async def temporal_dev_env() -> AsyncIterator[WorkflowEnvironment]:
 async def _start_time_skipping() -> WorkflowEnvironment:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(services.temporal_test_server_path()),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     # Accepted by the test server (start/upsert/describe work); it cannot list them.
     await services.register_search_attributes(env.client, env.client.namespace)

@@ -14,10 +14,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from loket.compose import create_app
+from loket.temporal_codec import DATA_CONVERTER
 from tests.api.harness import BASE_URL, Api, api_settings, idempotent, running_api
 from tests.support import PBG_FORM, eventually
 from worker import build_worker
@@ -34,7 +34,7 @@ async def test_temporal_unreachable_answers_503_and_reads_still_work(
     db_dsn: str, task_queue: str
 ) -> None:
     dead = await Client.connect(
-        f"127.0.0.1:{_free_port()}", lazy=True, data_converter=pydantic_data_converter
+        f"127.0.0.1:{_free_port()}", lazy=True, data_converter=DATA_CONVERTER
     )
     app = create_app(api_settings(task_queue), db_dsn, client=dead)
     async with app.router.lifespan_context(app):

@@ -10,12 +10,12 @@ import pytest
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import TLSConfig
 from temporalio.testing import WorkflowEnvironment
 
 from loket import telemetry
 from loket.settings import Settings
+from loket.temporal_codec import DATA_CONVERTER
 from tests.api.harness import idempotent, running_api
 from tests.support import PBG_FORM, eventually
 from worker import connect, connect_config
@@ -94,7 +94,7 @@ async def test_one_trace_from_the_api_to_the_workflow_and_its_activity(
     assert telemetry.client_interceptors("") == []  # no endpoint: tracing stays off
     client = await Client.connect(
         temporal_dev_env.client.service_client.config.target_host,
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         interceptors=interceptors,
     )
     caller_trace = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -30,12 +30,12 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from loket import embedded as stack_services
 from loket.compose import create_app
 from loket.services.published import preview_fees
+from loket.temporal_codec import DATA_CONVERTER
 from loket.web.format import rupiah
 from tests.api.harness import PASSWORD, Api, api_settings
 from tests.support import PBG_FORM, eventually
@@ -89,7 +89,7 @@ class Stack:
 async def stack(pg_dsn: str, migrated_template: str) -> AsyncIterator[Stack]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(stack_services.temporal_test_server_path()),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     await stack_services.register_search_attributes(env.client, env.client.namespace)
     name = f"loket_browser_{uuid.uuid4().hex[:10]}"

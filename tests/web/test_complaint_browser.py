@@ -18,11 +18,11 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright, expect
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from loket import embedded as stack_services
 from loket.compose import create_app
+from loket.temporal_codec import DATA_CONVERTER
 from tests.api.harness import Api, api_settings
 from tests.support import eventually
 from worker import build_worker
@@ -62,7 +62,7 @@ class Stack:
 async def stack(pg_dsn: str, migrated_template: str) -> AsyncIterator[Stack]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(stack_services.temporal_test_server_path()),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     await stack_services.register_search_attributes(env.client, env.client.namespace)
     name = f"loket_complaints_{uuid.uuid4().hex[:10]}"

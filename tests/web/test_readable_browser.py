@@ -24,11 +24,11 @@ import pytest
 import pytest_asyncio
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright, expect
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from loket import embedded
 from loket.compose import create_app
+from loket.temporal_codec import DATA_CONVERTER
 from tests.api.harness import Api, api_settings
 from tests.support import PBG_FORM, eventually
 from worker import build_worker
@@ -81,7 +81,7 @@ class Phone:
 async def phone(pg_dsn: str, migrated_template: str) -> AsyncIterator[Phone]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(embedded.temporal_test_server_path()),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     await embedded.register_search_attributes(env.client, env.client.namespace)
     name = f"loket_readable_{uuid.uuid4().hex[:10]}"

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from loket import embedded as services
@@ -37,6 +36,7 @@ from loket.settings import Settings
 from loket.store.db import create_pool
 from loket.store.dev_seed import seed_from_definitions
 from loket.store.migrate import migrate
+from loket.temporal_codec import DATA_CONVERTER
 from tests.support import PBG_FORM, SIP_FORM
 from tests.workflow.conftest import DEFINITIONS, utcnow
 from tests.workflow.support import (
@@ -300,7 +300,7 @@ async def main(version: str) -> None:
             env = await WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(services.temporal_cli_path()),
                 dev_server_extra_args=services.search_attribute_args(),
-                data_converter=pydantic_data_converter,
+                data_converter=DATA_CONVERTER,
             )
             async with env:
                 await record(env.client, dsn, version, Path(tmp) / "files")

@@ -19,7 +19,6 @@ import asyncpg
 import pytest
 import pytest_asyncio
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from loket import embedded as services
@@ -27,6 +26,7 @@ from loket.calendar import CalendarSnapshot
 from loket.case.applicant_choice import ApplicantChoiceRequest
 from loket.route.loader import Catalog
 from loket.services.submission import Submitted, submit_application
+from loket.temporal_codec import DATA_CONVERTER
 from tests.support import eventually, refusal_code
 from tests.workflow.support import DLH, open_tasks, staff
 from worker import build_worker
@@ -44,7 +44,7 @@ pytestmark = pytest.mark.timeout(180)
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(services.temporal_test_server_path()),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     async with env:
         await services.register_search_attributes(env.client, env.client.namespace)

@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from loket import embedded as services
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
 from loket.store.records import verify_audit_chain
+from loket.temporal_codec import DATA_CONVERTER
 from tests.workflow.support import (
     DLH,
     FRONT,
@@ -48,7 +48,7 @@ async def eager_env() -> AsyncIterator[WorkflowEnvironment]:
             "--dynamic-config-value",
             f"limit.historyCount.suggestContinueAsNew={SUGGEST_AFTER_EVENTS}",
         ],
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     async with env:
         yield env

@@ -16,7 +16,6 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from loket import embedded as services
@@ -24,6 +23,7 @@ from loket import search_attributes as sa
 from loket.calendar import CalendarSnapshot, Holiday
 from loket.route.loader import Catalog
 from loket.services.submission import Submitted
+from loket.temporal_codec import DATA_CONVERTER
 from tests.support import eventually
 from tests.workflow.support import FRONT, SECRETARIAT, submit_pbg
 from worker import build_worker
@@ -49,7 +49,7 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of its own: each test moves its clock months ahead."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(services.temporal_test_server_path()),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     async with env:
         await services.register_search_attributes(env.client, env.client.namespace)

@@ -18,7 +18,6 @@ from typing import Any
 import asyncpg
 import pytest
 import pytest_asyncio
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from loket import embedded as services
@@ -27,6 +26,7 @@ from loket.route.loader import Catalog, load_permit
 from loket.route.model import PermitType
 from loket.services.submission import Submitted, submit_application
 from loket.store import queries
+from loket.temporal_codec import DATA_CONVERTER
 from tests.support import eventually
 from tests.workflow.support import FRONT, TPA, open_tasks
 from worker import build_worker
@@ -44,7 +44,7 @@ pytestmark = pytest.mark.timeout(180)
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(services.temporal_test_server_path()),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     async with env:
         await services.register_search_attributes(env.client, env.client.namespace)

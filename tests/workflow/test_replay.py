@@ -12,14 +12,15 @@ I/O, clock or randomness reached from workflow code) as a check on every change.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, WorkflowReplayResult
 
+from loket.temporal_codec import DATA_CONVERTER, ENCODING
 from worker import workflow_runner
 from workflows.permit import PermitWorkflow
 
@@ -30,8 +31,15 @@ BROKEN = sorted((HERE / "histories_broken").glob("*.json"))
 
 def test_the_corpus_covers_versions_and_permit_types() -> None:
     versions = {p.parent.name for p in HISTORIES}
-    assert {"v1-monolith", "v2-case-core", "v3-paper", "v4-outbox", "v5-background"} <= versions
-    for version in ("v2-case-core", "v3-paper", "v4-outbox", "v5-background"):
+    assert {
+        "v1-monolith",
+        "v2-case-core",
+        "v3-paper",
+        "v4-outbox",
+        "v5-background",
+        "v6-compressed",
+    } <= versions
+    for version in ("v2-case-core", "v3-paper", "v4-outbox", "v5-background", "v6-compressed"):
         types = {p.stem.split("_")[0] for p in HISTORIES if p.parent.name == version}
         assert {"pbg", "sip", "ptka"} <= types
     assert BROKEN
@@ -81,10 +89,21 @@ def test_the_background_corpus_records_escalations_at_background_priority() -> N
     assert set(keys) == {0, 4}
 
 
+def test_the_compressed_corpus_starts_with_a_deflated_input() -> None:
+    """v6-compressed: recorded through Loket's wire codec, so every start input (the route
+    version and calendar, about 23 KB of JSON) is stored deflated and replays through it."""
+    v6 = [p for p in HISTORIES if p.parent.name == "v6-compressed"]
+    assert {p.stem.split("_")[0] for p in v6} >= {"pbg", "sip", "ptka"}
+    for path in v6:
+        started = json.loads(path.read_text(encoding="utf-8"))["events"][0]
+        payload = started["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]
+        assert base64.b64decode(payload["metadata"]["encoding"]) == ENCODING, path.name
+
+
 async def _replay(path: Path, *, sandboxed: bool = False) -> WorkflowReplayResult:
     replayer = Replayer(
         workflows=[PermitWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         workflow_runner=workflow_runner(sandboxed=sandboxed),
     )
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))

@@ -27,13 +27,13 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from loket import embedded as services
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
 from loket.store.chain import check_chain
+from loket.temporal_codec import DATA_CONVERTER
 from tests.support import eventually, refusal_code
 from tests.workflow.support import FRONT, ISSUANCE, staff, submit_sips
 from worker import build_worker
@@ -124,7 +124,7 @@ async def dev_server(prefix: str) -> AsyncIterator[DevServer]:
 
 async def connect(server: DevServer) -> Client:
     return await services.connect_temporal(
-        server.address, data_converter=pydantic_data_converter, within_s=60
+        server.address, data_converter=DATA_CONVERTER, within_s=60
     )
 
 
