@@ -237,7 +237,12 @@ async def run_worker(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
                 "worker": polling_check(worker),
             }
             # The ops server outlives the worker: /readyz says not_polling while it drains.
-            async with ops.ops_server(settings.ops_host, settings.ops_port, checks), worker:
+            async with (
+                ops.ops_server(
+                    settings.ops_host, settings.ops_port, checks, settings.codec_cors_origins
+                ),
+                worker,
+            ):
                 # The read-model gauges matter only where /metrics is served.
                 gauges = (
                     asyncio.create_task(refresh_gauges(pool, settings.gauges_refresh_s))

@@ -81,6 +81,9 @@ def resolve(flags: DevFlags, settings: Settings) -> tuple[Settings, DevOptions]:
         host, port = _split_address(settings.temporal_address)
         update["temporal_address"] = f"{host}:{flags.temporal_port or port}"
         update["temporal_ui_url"] = f"http://{host}:{ui_port}"
+        if settings.ops_port:  # the dev UI reads deflated payloads through the worker's codec
+            origins = {f"http://{host}:{ui_port}", f"http://localhost:{ui_port}"}
+            update["codec_cors_origins"] = sorted({*settings.codec_cors_origins, *origins})
     return settings.model_copy(update=update), DevOptions(not external, ui_port)
 
 
@@ -113,7 +116,10 @@ async def serve_api_alone(settings: Settings) -> None:
         uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_config=None)
     )
     async with ops.ops_server(
-        settings.ops_host, settings.ops_port, ops.app_checks(app, settings.ready_timeout_s)
+        settings.ops_host,
+        settings.ops_port,
+        ops.app_checks(app, settings.ready_timeout_s),
+        settings.codec_cors_origins,
     ):
         await server.serve()
 
@@ -233,6 +239,11 @@ class _Stack:
                             ip=host,
                             port=port,
                             ui_port=self.options.ui_port,
+                            codec_endpoint=(
+                                f"http://{settings.ops_host}:{settings.ops_port}/codec"
+                                if settings.ops_port
+                                else None
+                            ),
                             namespace=settings.temporal_namespace,
                         )
                     )

@@ -132,6 +132,7 @@ def dev_server_args(
     ui_port: int | None,
     *,
     namespaces: Sequence[str] = (),
+    codec_endpoint: str | None = None,
     search_attribute_types: Mapping[str, str] = search_attributes.CLI_TYPES,
     sqlite_pragmas: Mapping[str, str] = SQLITE_PRAGMAS,
 ) -> list[str]:
@@ -151,6 +152,8 @@ def dev_server_args(
     else:
         # --ui-disable-news-fetch: no outbound request from the UI on offline machines.
         args += ["--ui-port", str(ui_port), "--ui-disable-news-fetch"]
+        if codec_endpoint:  # the UI shows deflated payloads (loket/api/codec.py)
+            args += ["--ui-codec-endpoint", codec_endpoint]
     for namespace in namespaces:
         if namespace != "default":
             args += ["--namespace", namespace]
@@ -292,6 +295,7 @@ async def temporal_dev_server(
     port: int = 7233,
     ui_port: int | None = 8233,
     namespace: str = "default",
+    codec_endpoint: str | None = None,
     startup_timeout: float = _STARTUP_TIMEOUT_S,
     stop_timeout: float = _STOP_TIMEOUT_S,
 ) -> AsyncIterator[str]:
@@ -318,7 +322,7 @@ async def temporal_dev_server(
         str(port),
         "--log-level",
         "warn",
-        *dev_server_args(files.db, ui_port, namespaces=[namespace]),
+        *dev_server_args(files.db, ui_port, namespaces=[namespace], codec_endpoint=codec_endpoint),
     ]
     address = f"{ip}:{port}"
     log = await asyncio.to_thread(files.open_log)

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # `loket dev`) answers /livez, /readyz and /metrics; port 0 turns it off.
     ops_host: str = "127.0.0.1"
     ops_port: int = 0
+    # Browser origins (the Temporal UI's, e.g. http://temporal-ui:8080) allowed to call the
+    # ops server's /codec/decode; the CLI needs none (loket/api/codec.py).
+    codec_cors_origins: list[str] = Field(default_factory=list)
     # Loopback address of the Temporal SDK's Prometheus exporter, appended to /metrics;
     # empty: a free loopback port when the ops server is on. Not meant to be scraped directly.
     sdk_metrics_bind: str = ""

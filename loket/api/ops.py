@@ -7,6 +7,7 @@ on its own port (``LOKET_OPS_PORT``), beside the public API port:
   /readyz   200 when every readiness check passes (PostgreSQL, Temporal, and for the worker
             that it polls), else 503 with the failing checks' reason codes
   /metrics  Prometheus text: Loket's series and the Temporal SDK's (loket/metrics.py)
+  /codec/decode, /codec/encode  Temporal's remote codec protocol (loket/api/codec.py)
 
 A separate port keeps metrics and readiness details off the public port (Prometheus and
 the container healthchecks reach it on the internal network). The public app keeps
@@ -22,7 +23,7 @@ import contextlib
 import logging
 import re
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -45,6 +46,7 @@ from starlette.routing import Route
 from temporalio.client import Client
 
 from loket import metrics, telemetry
+from loket.api.codec import codec_routes
 from loket.api.deps import ServicesDep
 
 log = logging.getLogger(__name__)
@@ -123,7 +125,7 @@ async def run_checks(checks: Mapping[str, Check]) -> tuple[bool, dict[str, str]]
 # --------------------------------------------------------------------------- ops server
 
 
-def ops_app(checks: Mapping[str, Check]) -> Starlette:
+def ops_app(checks: Mapping[str, Check], codec_origins: Sequence[str] = ()) -> Starlette:
     async def livez(request: Request) -> Response:
         return JSONResponse({"status": OK})
 
@@ -142,6 +144,7 @@ def ops_app(checks: Mapping[str, Check]) -> Starlette:
             Route("/livez", livez, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/metrics", scrape, methods=["GET"]),
+            *codec_routes(codec_origins),  # /codec/decode for the Temporal UI and CLI
         ]
     )
 
@@ -165,14 +168,16 @@ class _QuietServer(uvicorn.Server):
 
 @contextlib.asynccontextmanager
 async def ops_server(
-    host: str, port: int, checks: Mapping[str, Check]
+    host: str, port: int, checks: Mapping[str, Check], codec_origins: Sequence[str] = ()
 ) -> AsyncIterator[_QuietServer | None]:
     """Serve :func:`ops_app` on ``host:port`` while the block runs; port 0: nothing."""
     if not port:
         yield None
         return
     server = _QuietServer(
-        uvicorn.Config(ops_app(checks), host=host, port=port, log_config=None, access_log=False)
+        uvicorn.Config(
+            ops_app(checks, codec_origins), host=host, port=port, log_config=None, access_log=False
+        )
     )
 
     async def serve() -> None:
