@@ -5,7 +5,8 @@ On an embedded PostgreSQL (no Temporal), ``--applications`` applications (and at
 ``apply_batch`` (see ``_readmodel_gen``), then each read the pages make is timed, one
 call at a time, over ``--reps`` calls with varied parameters:
 
-* inbox: ``queries.inbox`` for one counter (``services.tasks.user_inbox``);
+* inbox: the first page of ``inbox.inbox_page`` for one counter
+  (``services.tasks.user_inbox_page``, the staff inbox page and API);
 * stalled: ``services.monitoring.stalled_steps`` (``monitoring.open_steps_needing_attention``
   and the ranking);
 * SLA report: ``monitoring.sla_compliance`` over the year (the SLA API), and the published
@@ -53,6 +54,7 @@ from loket.services import monitoring as monitoring_service
 from loket.services import performance as performance_service
 from loket.services.context import Services
 from loket.settings import Settings
+from loket.store import inbox as inbox_store
 from loket.store import monitoring, queries
 from loket.store.db import Conn, create_pool
 from loket.store.migrate import migrate
@@ -96,7 +98,8 @@ def reads(services: Services, regs: list[str]) -> dict[str, Read]:
     )
 
     async def inbox(conn: Conn, rng: random.Random) -> object:
-        return await queries.inbox(conn, counters=[rng.choice(counters)])
+        # The first page, as the inbox page and the API show it (loket/store/inbox.py).
+        return await inbox_store.inbox_page(conn, counters=[rng.choice(counters)])
 
     async def stalled(conn: Conn, rng: random.Random) -> object:
         del conn  # the service acquires its own, as the page's request does
