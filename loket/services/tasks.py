@@ -25,10 +25,10 @@ from loket.case.messages import (
     DecisionRequest,
 )
 from loket.fees import FeeAssessment, assess
-from loket.refusal import RefusalCode, Refused
 from loket.route.standard import required_documents
 from loket.services.context import Services
 from loket.services.errors import application_not_found, task_not_found
+from loket.services.paged import cursor_refused, page_request
 from loket.services.published import DocumentOut
 from loket.services.security import log_refused
 from loket.services.workflow import update_workflow
@@ -119,14 +119,6 @@ async def user_inbox(services: Services, user: User) -> list[queries.InboxRow]:
         return await inbox.inbox(conn, counters=user.counters, agencies=_inbox_agencies(user))
 
 
-def page_request(limit: int | None, after: str | None) -> tuple[int, str | None]:
-    """A page size and cursor as asked, checked: ``Refused(PAGE_INVALID)`` names the field."""
-    size = paging.DEFAULT_LIMIT if limit is None else limit
-    if not 1 <= size <= paging.MAX_LIMIT:
-        raise Refused(RefusalCode.PAGE_INVALID, field="limit", max_limit=paging.MAX_LIMIT)
-    return size, after or None
-
-
 async def user_inbox_page(
     services: Services, user: User, *, limit: int | None = None, after: str | None = None
 ) -> inbox.InboxPage:
@@ -142,9 +134,7 @@ async def user_inbox_page(
                 after=cursor,
             )
         except paging.CursorInvalid:
-            raise Refused(
-                RefusalCode.PAGE_INVALID, field="after", max_limit=paging.MAX_LIMIT
-            ) from None
+            raise cursor_refused() from None
 
 
 async def task_and_application(

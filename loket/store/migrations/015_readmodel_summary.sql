@@ -8,3 +8,13 @@ CREATE INDEX tasks_inbox_counter
 CREATE INDEX tasks_inbox_agency
     ON tasks (agency, (COALESCE(due_at, 'infinity'::timestamptz)), id)
     WHERE state IN ('open', 'returned');
+
+-- The stalled list pages in two runs (loket/store/monitoring.py stalled_candidates): steps
+-- past their deadline by (deadline, level descending, id), then escalated steps not yet
+-- due by (level descending, deadline with paused ones first, id).
+CREATE INDEX tasks_stalled_overdue
+    ON tasks (due_at, (-escalation_level), id)
+    WHERE state IN ('open', 'returned');
+CREATE INDEX tasks_stalled_escalated
+    ON tasks ((-escalation_level), (COALESCE(due_at, '-infinity'::timestamptz)), id)
+    WHERE state IN ('open', 'returned') AND escalation_level > 0;
