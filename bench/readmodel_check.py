@@ -46,6 +46,11 @@ COLUMNS = {
     "payments": "billing_code, registration_number, channel, bank, transaction_id,"
     " receipt_number, amount, paid_at, recorded_by",
     "permits": "number, registration_number, status, pdf_sha256",
+    # The SLA summary (migration 015): the fold must leave the same one as the batches.
+    "sla_closed": "registration_number, step_id, attempt, permit_type, agency, counter, name,"
+    " closed_at, due_at, used_working_s, escalation_level, bucket",
+    "sla_daily": "permit_type, agency, counter, step_id, day, bucket, closed, on_time, late,"
+    " timed, max_escalation_level, min_name",
 }
 DATABASES = ("batch_by_batch", "merged")
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from loket.calendar import CalendarSnapshot
-from loket.store import paging
+from loket.store import paging, sla
 from loket.store.db import Conn
 
 
@@ -132,32 +132,8 @@ async def sla_compliance(
     conn: Conn, start: datetime, end: datetime, permit_type: str | None = None
 ) -> list[dict[str, Any]]:
     """Per agency, counter and step: steps closed in [start, end), on time or late, and the
-    median and p90 of the working time they used (pauses excluded)."""
-    rows = await conn.fetch(
-        """
-        SELECT t.agency, t.counter, a.permit_type, t.step_id, min(t.name) AS name,
-               count(*) AS closed,
-               count(*) FILTER (WHERE t.due_at IS NULL OR t.closed_at <= t.due_at) AS on_time,
-               count(*) FILTER (WHERE t.closed_at > t.due_at) AS late,
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY t.used_working_s) AS median_working_s,
-               percentile_cont(0.9) WITHIN GROUP (ORDER BY t.used_working_s) AS p90_working_s,
-               max(t.escalation_level) AS max_escalation_level
-        FROM tasks t JOIN applications a USING (registration_number)
-        WHERE t.state = 'done' AND t.closed_at >= $1 AND t.closed_at < $2
-          AND ($3::text IS NULL OR a.permit_type = $3)
-        GROUP BY t.agency, t.counter, a.permit_type, t.step_id
-        ORDER BY t.agency, t.counter, a.permit_type, t.step_id
-        """,
-        start,
-        end,
-        permit_type,
-    )
-    report = []
-    for r in rows:
-        item = dict(r)
-        item["on_time_share"] = round(r["on_time"] / r["closed"], 4) if r["closed"] else None
-        report.append(item)
-    return report
+    median and p90 of the working time they used (pauses excluded); from the summary."""
+    return await sla.sla_compliance(conn, start, end, permit_type)
 
 
 async def escalation_history(conn: Conn, registration_number: str) -> list[dict[str, Any]]:
