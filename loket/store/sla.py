@@ -26,35 +26,36 @@ _SLA_COLUMNS = (
 
 # --- maintained with the task rows -------------------------------------------------------
 
+_FIELDS = tuple(_SLA_COLUMNS.split(", "))
+# The batch's done steps as the task rows say, and as sla_closed has them: one round trip.
+_BOTH = f"""
+SELECT true AS want, t.step_id, t.attempt, a.permit_type, t.agency, t.counter, t.name,
+       t.closed_at, t.due_at, t.used_working_s, t.escalation_level
+FROM tasks t JOIN applications a USING (registration_number)
+WHERE t.registration_number = $1 AND t.step_id = ANY($2::text[])
+  AND t.state = 'done' AND t.closed_at IS NOT NULL
+UNION ALL
+SELECT false, step_id, attempt, {_SLA_COLUMNS} FROM sla_closed
+WHERE registration_number = $1 AND step_id = ANY($2::text[])
+"""
+
+_LOCK = """
+SELECT pg_advisory_xact_lock(k.lock) FROM (
+    SELECT DISTINCT hashtextextended(g, 15) AS lock FROM unnest($1::text[]) AS g ORDER BY 1
+) k
+"""
+
 
 async def record_closings(conn: Conn, registration_number: str, steps: Sequence[str]) -> None:
     """Bring ``sla_closed`` and ``sla_daily`` in line with the task rows of ``steps`` of an
     application, as they stand in this transaction (call it after writing them)."""
     if not steps:
         return
-    want = {
-        (r["step_id"], r["attempt"]): tuple(r[c] for c in _SLA_COLUMNS.split(", "))
-        for r in await conn.fetch(
-            """
-            SELECT t.step_id, t.attempt, a.permit_type, t.agency, t.counter, t.name,
-                   t.closed_at, t.due_at, t.used_working_s, t.escalation_level
-            FROM tasks t JOIN applications a USING (registration_number)
-            WHERE t.registration_number = $1 AND t.step_id = ANY($2::text[])
-              AND t.state = 'done' AND t.closed_at IS NOT NULL
-            """,
-            registration_number,
-            list(steps),
-        )
-    }
-    have = {
-        (r["step_id"], r["attempt"]): tuple(r[c] for c in _SLA_COLUMNS.split(", "))
-        for r in await conn.fetch(
-            f"SELECT step_id, attempt, {_SLA_COLUMNS} FROM sla_closed"
-            " WHERE registration_number = $1 AND step_id = ANY($2::text[])",
-            registration_number,
-            list(steps),
-        )
-    }
+    want: dict[tuple[str, int], tuple[Any, ...]] = {}
+    have: dict[tuple[str, int], tuple[Any, ...]] = {}
+    for r in await conn.fetch(_BOTH, registration_number, list(steps)):
+        side = want if r["want"] else have
+        side[(r["step_id"], r["attempt"])] = tuple(r[c] for c in _FIELDS)
     changed = {k for k in want.keys() | have.keys() if want.get(k) != have.get(k)}
     if not changed:
         return  # the usual batch: its done steps are as recorded already
@@ -64,10 +65,10 @@ async def record_closings(conn: Conn, registration_number: str, steps: Sequence[
             if row is not None:
                 permit_type, agency, counter, _, closed_at = row[:5]
                 touched.add((permit_type, agency, counter, key[0], _utc_day(closed_at)))
-    # One (step, day) is recounted by one transaction at a time, in a fixed order (no
-    # deadlock): a recount that waited sees the other's committed rows.
-    for group in sorted(touched):
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 15))", repr(group))
+    # One (step, day) is recounted by one transaction at a time: a recount that waited
+    # sees the other's committed rows. Locks are taken in the order of their keys, so
+    # batches never wait for each other in a circle (not even when two keys collide).
+    await conn.execute(_LOCK, [repr(group) for group in touched])
     await conn.execute(
         "DELETE FROM sla_closed WHERE registration_number = $1"
         " AND (step_id, attempt) IN (SELECT * FROM unnest($2::text[], $3::int[]))",
