@@ -85,8 +85,13 @@ async def record_closings(conn: Conn, registration_number: str, steps: Sequence[
         await _recount(conn, permit_type, agency, counter, step_id, day)
 
 
+def _utc(at: datetime) -> datetime:
+    """``at`` in UTC; a naive one as asyncpg binds it to timestamptz (the machine's zone)."""
+    return at.astimezone(UTC)
+
+
 def _utc_day(at: datetime) -> date:
-    return at.astimezone(UTC).date()
+    return _utc(at).date()
 
 
 def _midnight(day: date) -> datetime:
@@ -204,6 +209,7 @@ async def sla_compliance(
 ) -> list[dict[str, Any]]:
     """Per agency, counter and step: steps closed in [start, end), on time or late, and the
     median and p90 of the working time they used (pauses excluded)."""
+    start, end = _utc(start), _utc(end)
     first, last, first_at, last_at = _window(start, end)
     rows = await conn.fetch(_BUCKETS, first, last, start, end, permit_type, first_at, last_at)
     groups: dict[tuple[str, ...], dict[str, Any]] = {}

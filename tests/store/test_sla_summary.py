@@ -146,6 +146,8 @@ def _windows() -> list[tuple[datetime, datetime]]:
         (datetime(2026, 6, 15, 3, tzinfo=UTC), datetime(2026, 6, 15, 9, 30, tzinfo=UTC)),
         (datetime(2026, 6, 16, tzinfo=UTC), datetime(2026, 6, 16, tzinfo=UTC)),  # empty
         (datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC)),
+        (datetime(2026, 1, 2, 3), datetime(2026, 6, 15, 12)),  # naive (the API takes them)
+        (datetime(2026, 6, 20, tzinfo=UTC), datetime(2026, 6, 1, tzinfo=UTC)),  # backwards
     ]
 
 
