@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from loket.api import security_log
 from loket.api.deps import AdminUser, AuditReader, IdempotencyKey, ServicesDep, SupervisorUser
-from loket.api.errors import AUTH_RESPONSES, CHANGE_RESPONSES, ERROR_RESPONSES
+from loket.api.errors import AUTH_RESPONSES, CHANGE_RESPONSES, ERROR_RESPONSES, NEXT_LINK
 from loket.case.messages import ApplicationView
 from loket.edge.params import PERMIT_PATTERN, RegistrationNumber, StepId
 from loket.services import deadlines, monitoring, utcnow
@@ -28,6 +28,7 @@ SLA_DEFAULT_DAYS = 30
 @router.get(
     "/stalled",
     summary="Open steps overdue or escalated, worst first, one page at a time",
+    responses={200: {"headers": {"Link": NEXT_LINK}}},
     description=(
         "Steps past their deadline, earliest deadline (most working time overdue) first,"
         " then escalated steps not yet due, highest level first. When more rows follow, the"

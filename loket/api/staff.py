@@ -20,7 +20,7 @@ from loket.api.deps import (
     StaffUser,
     TaskReader,
 )
-from loket.api.errors import AUTH_RESPONSES, CHANGE_RESPONSES, ERROR_RESPONSES
+from loket.api.errors import AUTH_RESPONSES, CHANGE_RESPONSES, ERROR_RESPONSES, NEXT_LINK
 from loket.case.messages import ApplicationView
 from loket.edge.params import RegistrationNumber, StepId
 from loket.services import tasks
@@ -39,6 +39,7 @@ PAGE_AFTER = Query(description="the cursor of the next page, from the previous p
 @router.get(
     "/inbox",
     summary="Open tasks of my counters, soonest deadline first, one page at a time",
+    responses={200: {"headers": {"Link": NEXT_LINK}}},
     description=(
         "Paged by deadline, then task: when more rows follow, the `Link` header holds the"
         ' next page\'s URL (`rel="next"`), whose `after` is an opaque cursor; rows added or'
