@@ -155,3 +155,12 @@ async def test_a_bad_page_size_or_cursor_names_the_field(api: Api) -> None:
         assert body["code"] in ("page_invalid", "invalid_request"), (query, body)
     r = await api.as_user("rina", "GET", "/api/staff/inbox?after=")  # empty: the first page
     assert r.status_code == 200 and len(r.json()) == 1
+    # Cursors at the ends of their ranges are bound as they are: a page, never a fault.
+    for text in [
+        f"{-62135596800000000},0",
+        f"{253402300799999999},{2**63 - 1}",
+        f",{2**63 - 1}",
+        ",0",
+    ]:
+        r = await api.as_user("rina", "GET", f"/api/staff/inbox?after={_b64(text)}")
+        assert r.status_code == 200, (text, r.text)

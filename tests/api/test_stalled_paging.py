@@ -7,11 +7,12 @@ bad page size or cursor answers 422 naming the field."""
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from loket.calendar import WorkCalendar
 from loket.services import monitoring
+from loket.store import paging
 from tests.api.harness import Api
 from tests.api.inbox_seed import NOW, open_task
 
@@ -140,3 +141,18 @@ async def test_the_api_pages_with_a_link_and_names_a_bad_field(api: Api) -> None
         assert r.status_code == 422, (query, r.text)
         field = query.split("=")[0]
         assert field in [e["field"] for e in r.json()["errors"]], (query, r.json())
+
+
+async def test_cursors_at_the_ends_of_their_ranges_answer(api: Api) -> None:
+    """Cursors that decode are bound as they are: the extremes answer a page, no fault."""
+    await _seed(api)
+    far = paging.micros(datetime(9999, 12, 31, 23, 59, tzinfo=UTC))
+    near = paging.micros(datetime(1, 1, 1, 0, 1, tzinfo=UTC))
+    for key in [
+        (1, far, 2**31 - 1, paging.BIGINT_MAX),
+        (1, near, -(2**31), 0),
+        (2, -(2**31), None, 0),
+        (2, 2**31 - 1, far, paging.BIGINT_MAX),
+    ]:
+        page = await monitoring.stalled_page(api.services, NOW, after=paging.encode(key))
+        assert isinstance(page.rows, list)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loket.store import paging
+from loket.store import monitoring, paging
 
 BIGINT = st.integers(min_value=-paging.BIGINT_MAX, max_value=paging.BIGINT_MAX)
 KEYS = st.lists(st.none() | BIGINT, min_size=1, max_size=4).map(tuple)
@@ -57,3 +57,18 @@ def test_an_alias_of_a_cursor_is_refused() -> None:
     assert cursor == "MToxLDE"
     with pytest.raises(paging.CursorInvalid):
         paging.decode("MToxLDF", 2)  # decodes to the same bytes (stray low bits)
+
+
+@given(st.tuples(st.none() | BIGINT, st.none() | BIGINT, st.none() | BIGINT, st.none() | BIGINT))
+def test_a_stalled_cursor_binds_or_is_refused(key: tuple[int | None, ...]) -> None:
+    """Whatever the stalled list's cursor decodes to fits its columns (no store error)."""
+    try:
+        run, a, b, task_id = monitoring.stalled_after(paging.encode(key))
+    except paging.CursorInvalid:
+        return
+    level, due = (b, a) if run == 1 else (a, b)
+    assert run in (1, 2) and task_id is not None and task_id >= 0
+    assert level is not None and -(2**31) <= level < 2**31
+    assert due is not None or run == 2
+    if due is not None:
+        paging.instant(due)
