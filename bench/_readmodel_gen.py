@@ -36,6 +36,7 @@ from loket.case.messages import (
     DecisionRequest,
     RecordBatch,
     ResubmitRequest,
+    TaskRecord,
 )
 from loket.case.permit import (
     IssuedPermit,
@@ -108,10 +109,28 @@ class Played:
     operations: int
 
 
+def _fold_task(old: TaskRecord, new: TaskRecord) -> TaskRecord:
+    """What the store's task upsert leaves after ``old`` then ``new`` (records._UPSERT_TASK):
+    the columns it updates from ``new``, outcome, note and decider kept when ``new`` has
+    none (a resubmitted step keeps the note it was returned with), the rest as inserted."""
+    keep = {k: getattr(new, k) for k in _UPDATED}
+    keep |= {k: getattr(old, k) if getattr(new, k) is None else getattr(new, k) for k in _COALESCED}
+    return old.model_copy(update=keep)
+
+
+_UPDATED = ("state", "due_at", "claimed_by", "closed_at", "escalation_level", "used_working_s")
+_COALESCED = ("outcome", "note", "decided_by")
+
+
 def merge(batches: list[RecordBatch]) -> RecordBatch:
-    """One batch with the effect of writing ``batches`` in order: the last application and
-    task record of each key, every audit entry, escalation, notification, bill."""
-    tasks = {(t.step_id, t.attempt): t for b in batches for t in b.tasks}
+    """One batch with the effect of writing ``batches`` in order: each task record folded
+    as the store's upsert folds it, the last application, every audit entry, escalation,
+    notification, bill."""
+    tasks: dict[tuple[str, int], TaskRecord] = {}
+    for b in batches:
+        for t in b.tasks:
+            key = (t.step_id, t.attempt)
+            tasks[key] = _fold_task(tasks[key], t) if key in tasks else t
     bills = {bill.billing_code: bill for b in batches for bill in b.bills}
     return RecordBatch(
         application=batches[-1].application,

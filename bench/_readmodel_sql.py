@@ -72,3 +72,31 @@ async def explain_all(conn: Conn, statements: Sequence[tuple[str, tuple[Any, ...
         out.append(f"--- {first}")
         out += [r[0] for r in rows]
     return "\n".join(out)
+
+
+# The SLA report's statement before its summary (migration 015), timed beside it and
+# compared with it at full size (``readmodel.py`` with ``sla_year``); the tests keep their
+# own copy as their oracle (tests/store/test_sla_summary.py).
+OLD_SLA = """
+SELECT t.agency, t.counter, a.permit_type, t.step_id, min(t.name) AS name,
+       count(*) AS closed,
+       count(*) FILTER (WHERE t.due_at IS NULL OR t.closed_at <= t.due_at) AS on_time,
+       count(*) FILTER (WHERE t.closed_at > t.due_at) AS late,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY t.used_working_s) AS median_working_s,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY t.used_working_s) AS p90_working_s,
+       max(t.escalation_level) AS max_escalation_level
+FROM tasks t JOIN applications a USING (registration_number)
+WHERE t.state = 'done' AND t.closed_at >= $1 AND t.closed_at < $2
+  AND ($3::text IS NULL OR a.permit_type = $3)
+GROUP BY t.agency, t.counter, a.permit_type, t.step_id
+ORDER BY t.agency, t.counter, a.permit_type, t.step_id
+"""
+
+
+async def old_sla(conn: Conn, start: Any, end: Any, permit_type: str | None) -> list[Any]:
+    report = []
+    for r in await conn.fetch(OLD_SLA, start, end, permit_type):
+        item = dict(r)
+        item["on_time_share"] = round(r["on_time"] / r["closed"], 4) if r["closed"] else None
+        report.append(item)
+    return report

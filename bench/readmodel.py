@@ -5,10 +5,13 @@ On an embedded PostgreSQL (no Temporal), ``--applications`` applications (and at
 ``apply_batch`` (see ``_readmodel_gen``), then each read the pages make is timed, one
 call at a time, over ``--reps`` calls with varied parameters:
 
-* inbox: ``queries.inbox`` for one counter (``services.tasks.user_inbox``);
-* stalled: ``services.monitoring.stalled_steps`` (``monitoring.open_steps_needing_attention``
-  and the ranking);
-* SLA report: ``monitoring.sla_compliance`` over the year (the SLA API), and the published
+* inbox: the first page of ``inbox.inbox_page`` for one counter
+  (``services.tasks.user_inbox_page``, the staff inbox page and API); ``inbox_agency`` a
+  supervisor's (the whole agency), ``inbox_next`` the page after a random open task's cursor;
+* stalled: the first page of ``services.monitoring.stalled_page`` (the monitor page and
+  its API; ``monitoring.stalled_candidates`` and the working-time filter);
+* SLA report: ``monitoring.sla_compliance`` over the year (the SLA API; from the summary of
+  migration 015, ``loket/store/sla.py``), and the published
   kinerja report's reads (``services.performance.raw_figures`` + ``counter_rows``);
   ``kinerja_page`` is the public page's call (``published_performance``): cached per
   state of the read model, so mostly the cost of asking for that state;
@@ -41,7 +44,7 @@ from typing import Any, cast
 import asyncpg
 from _common import ROOT, environment, finish, monotonic, print_table, summary_ms
 from _readmodel_gen import PRESENT
-from _readmodel_sql import Recorder, explain_all
+from _readmodel_sql import Recorder, explain_all, old_sla
 from _readmodel_write import DEFINITIONS, Written, generate_province, is_inside
 from temporalio.client import Client
 
@@ -53,6 +56,7 @@ from loket.services import monitoring as monitoring_service
 from loket.services import performance as performance_service
 from loket.services.context import Services
 from loket.settings import Settings
+from loket.store import inbox as inbox_store
 from loket.store import monitoring, queries
 from loket.store.db import Conn, create_pool
 from loket.store.migrate import migrate
@@ -61,7 +65,14 @@ from loket.store.records import verify_audit_chain
 log = logging.getLogger("bench.readmodel")
 MARKER = "readmodel.json"  # in --keep-dir: what was generated there, and how long it took
 # Targets of issue 13 goal 6, in ms: p99 for the per-call reads, the whole call for reports.
-TARGETS_MS = {"inbox": 10.0, "stalled": 50.0, "sla_year": 500.0, "kinerja_year": 500.0}
+TARGETS_MS = {
+    "inbox": 10.0,
+    "inbox_agency": 10.0,
+    "inbox_next": 10.0,
+    "stalled": 50.0,
+    "sla_year": 500.0,
+    "kinerja_year": 500.0,
+}
 TARGETS_MS |= {"kinerja_page": 500.0}
 TARGETS_MS |= {"tracking": 5.0, "chain": 20.0}
 YEAR = PRESENT.year
@@ -96,12 +107,31 @@ def reads(services: Services, regs: list[str]) -> dict[str, Read]:
     )
 
     async def inbox(conn: Conn, rng: random.Random) -> object:
-        return await queries.inbox(conn, counters=[rng.choice(counters)])
+        # The first page, as the inbox page and the API show it (loket/store/inbox.py).
+        return await inbox_store.inbox_page(conn, counters=[rng.choice(counters)])
+
+    async def inbox_agency(conn: Conn, rng: random.Random) -> object:
+        # A supervisor's first page: the whole agency (tasks_inbox_agency).
+        return await inbox_store.inbox_page(conn, agencies=[rng.choice(counters).split("/")[0]])
+
+    cursors: list[tuple[str, str]] = []  # (counter, cursor) at open tasks, drawn once
+
+    async def inbox_next(conn: Conn, rng: random.Random) -> object:
+        # A later page: the page after a cursor at a random open task (drawn in the warmup).
+        if not cursors:
+            for r in await conn.fetch(
+                "SELECT agency || '/' || counter AS counter, id, due_at FROM tasks"
+                " WHERE state IN ('open', 'returned') ORDER BY random() LIMIT 1000"
+            ):
+                cursors.append((r["counter"], inbox_store.cursor_of(r["due_at"], r["id"])))
+        counter, after = rng.choice(cursors)
+        return await inbox_store.inbox_page(conn, counters=[counter], after=after)
 
     async def stalled(conn: Conn, rng: random.Random) -> object:
         del conn  # the service acquires its own, as the page's request does
         now = PRESENT + timedelta(minutes=rng.randint(0, 8 * 60))
-        return await monitoring_service.stalled_steps(services, now)
+        # The first page, as /monitor and the API show it (services.monitoring.stalled_page).
+        return await monitoring_service.stalled_page(services, now)
 
     async def sla_year(conn: Conn, rng: random.Random) -> object:
         start, end = performance_service.year_bounds(services, YEAR)
@@ -130,6 +160,8 @@ def reads(services: Services, regs: list[str]) -> dict[str, Read]:
 
     return {
         "inbox": inbox,
+        "inbox_agency": inbox_agency,
+        "inbox_next": inbox_next,
         "stalled": stalled,
         "sla_year": sla_year,
         "kinerja_year": kinerja_year,
@@ -137,6 +169,22 @@ def reads(services: Services, regs: list[str]) -> dict[str, Read]:
         "tracking": tracking,
         "chain": chain,
     }
+
+
+async def _old_sla(services: Services, conn: Conn, args: argparse.Namespace) -> dict[str, Any]:
+    """The year's SLA report by the query it replaced (the baseline), and whether the
+    summary's report equals it, for the whole year and each permit type."""
+    start, end = performance_service.year_bounds(services, YEAR)
+    times, equal = [], True
+    for permit_type in [None, *sorted(services.catalog.permits)][: max(1, args.report_reps)]:
+        started = monotonic()
+        old = await old_sla(conn, start, end, permit_type)
+        times.append(monotonic() - started)
+        equal = equal and old == await monitoring.sla_compliance(conn, start, end, permit_type)
+    log.info("sla_year by the old query: %s; the summary's equal: %s", summary_ms(times), equal)
+    if not equal:
+        raise SystemExit("the SLA summary's report differs from the old query's")
+    return summary_ms(times) | {"equal_to_summary": equal}
 
 
 async def measure(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any]:
@@ -158,6 +206,8 @@ async def measure(pool: asyncpg.Pool, args: argparse.Namespace) -> dict[str, Any
                 times.append(monotonic() - started)
             results[name] = summary_ms(times)
             log.info("%s: %s", name, results[name])
+        if "sla_year" in table:
+            results["sla_year_old_query"] = await _old_sla(services, conn, args)
         if args.explain:
             for name in table:
                 recorder = Recorder(conn)
@@ -245,9 +295,11 @@ def report(payload: dict[str, Any]) -> None:
     print(f"generation: {gen['seconds']} s for {gen['written']['applications']} applications")
     rows = []
     for name, s in payload["reads"].items():
-        target = TARGETS_MS[name]
+        target = TARGETS_MS.get(name.removesuffix("_old_query"), 0.0)
         # Reports are judged by the whole call (p99 of a few), the other reads by their p99.
         verdict = "ok" if s["p99_ms"] <= target else "MISSED"
+        if name.endswith("_old_query"):  # the baseline beside the result, not judged
+            verdict = "baseline, equal" if s["equal_to_summary"] else "baseline, DIFFERENT"
         rows.append((name, s["count"], s["p50_ms"], s["p99_ms"], s["max_ms"], target, verdict))
     print_table(["read", "calls", "p50 ms", "p99 ms", "max ms", "target ms", ""], rows)
     print(f"load average: {payload['environment']['load_average']}")

@@ -6,6 +6,11 @@ numbered in both, then written merged into one and batch by batch into the other
 table the generation writes is compared (all columns but the ``now()``-stamped ones).
 
     .venv/bin/python bench/readmodel_check.py --applications 60      # ~15 s; exit 1 if any differ
+
+It also times ``apply_batch`` batch by batch (what the record activity pays per change),
+and with ``--baseline`` first does all of it once without the SLA summary's upkeep
+(``sla.record_closings`` a no-op, so both databases leave the summary empty) to print the
+two beside each other.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import argparse
 import asyncio
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import _readmodel_gen as gen
@@ -23,7 +29,7 @@ from _readmodel_write import PUBLIC_BASE_URL, _player
 from loket.case.messages import RecordBatch
 from loket.embedded import embedded_postgres
 from loket.settings import PROJECT_ROOT
-from loket.store import permits
+from loket.store import permits, sla
 from loket.store.db import create_pool
 from loket.store.dev_seed import seed_from_definitions
 from loket.store.migrate import migrate
@@ -46,6 +52,11 @@ COLUMNS = {
     "payments": "billing_code, registration_number, channel, bank, transaction_id,"
     " receipt_number, amount, paid_at, recorded_by",
     "permits": "number, registration_number, status, pdf_sha256",
+    # The SLA summary (migration 015): the fold must leave the same one as the batches.
+    "sla_closed": "registration_number, step_id, attempt, permit_type, agency, counter, name,"
+    " closed_at, due_at, used_working_s, escalation_level, bucket",
+    "sla_daily": "permit_type, agency, counter, step_id, day, bucket, closed, on_time, late,"
+    " timed, max_escalation_level, min_name",
 }
 DATABASES = ("batch_by_batch", "merged")
 
@@ -55,7 +66,7 @@ async def _rows(pool: asyncpg.Pool, table: str) -> list[tuple[str, ...]]:
     return sorted(tuple(map(str, r.values())) for r in records)
 
 
-async def check(applications: int) -> bool:
+async def check(applications: int, timed: list[float]) -> bool:
     folded: list[list[RecordBatch]] = []
     merge = gen.merge
 
@@ -94,7 +105,9 @@ async def check(applications: int) -> bool:
                         played: gen.Played = stop.value
                     await apply_batch(pools["merged"], played.batch)
                     for batch in folded[0]:
+                        started = time.perf_counter()
                         await apply_batch(pools["batch_by_batch"], batch)
+                        timed.append(time.perf_counter() - started)
                 same = True
                 for table in COLUMNS:
                     one = await _rows(pools["batch_by_batch"], table)
@@ -111,8 +124,26 @@ async def check(applications: int) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--applications", type=int, default=60)
+    parser.add_argument("--baseline", action="store_true", help="first without the summary")
     args = parser.parse_args()
-    return 0 if asyncio.run(check(args.applications)) else 1
+    same = True
+    runs = [("without the SLA summary", True)] if args.baseline else []
+    for label, off in [*runs, ("as it is", False)]:
+        upkeep = sla.record_closings
+        if off:
+            sla.record_closings = _no_summary
+        timed: list[float] = []
+        try:
+            same = asyncio.run(check(args.applications, timed)) and same
+        finally:
+            sla.record_closings = upkeep
+        mean_ms = sum(timed) / len(timed) * 1000 if timed else 0.0
+        print(f"apply_batch {label}: {len(timed)} batches, {mean_ms:.2f} ms per batch (mean)")
+    return 0 if same else 1
+
+
+async def _no_summary(conn: object, registration_number: str, steps: object) -> None:
+    del conn, registration_number, steps
 
 
 if __name__ == "__main__":

@@ -57,6 +57,8 @@ class RefusalCode(StrEnum):
     NO_SIGNING_OFFICIAL = "no_signing_official"  # nobody holds the signing position that day
     PERMIT_BEING_ISSUED = "permit_being_issued"  # numbering/rendering in progress: retry
     PERMIT_NOT_RENDERED = "permit_not_rendered"  # the PDF could not be rendered or stored
+    # Paged lists (issue 13 goal 6): a page size out of range, a cursor the list did not make
+    PAGE_INVALID = "page_invalid"
 
 
 class Refused(ValueError):

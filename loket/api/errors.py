@@ -21,7 +21,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     413: _response("the request body is too large (code body_too_large)"),
     422: _response(
         "a bad field: `errors` names each one (invalid_request, invalid_form, invalid_text, "
-        "idempotency_key_missing, amount_out_of_range, body_too_complex)"
+        "idempotency_key_missing, amount_out_of_range, body_too_complex, page_invalid)"
     ),
     429: _response("too many requests (rate_limited, signin_locked); see Retry-After"),
     503: _response(
@@ -35,4 +35,10 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: _response("the case refused the change: the code says which rule (refusal codes)"),
+}
+# Paged lists (issue 13 goal 6): the header of a page that has a next one.
+NEXT_LINK: dict[str, Any] = {
+    "description": 'the next page, `<URL>; rel="next"` (its `after` is an opaque cursor);'
+    " absent on the last page",
+    "schema": {"type": "string"},
 }

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from loket.api import security_log
 from loket.api.deps import AdminUser, AuditReader, IdempotencyKey, ServicesDep, SupervisorUser
-from loket.api.errors import AUTH_RESPONSES, CHANGE_RESPONSES, ERROR_RESPONSES
+from loket.api.errors import AUTH_RESPONSES, CHANGE_RESPONSES, ERROR_RESPONSES, NEXT_LINK
 from loket.case.messages import ApplicationView
 from loket.edge.params import PERMIT_PATTERN, RegistrationNumber, StepId
 from loket.services import deadlines, monitoring, utcnow
@@ -24,9 +25,32 @@ deadlines_router = APIRouter(tags=["deadlines"], responses=_RESPONSES)
 SLA_DEFAULT_DAYS = 30
 
 
-@router.get("/stalled", summary="Open steps overdue or escalated, worst first")
-async def get_stalled(services: ServicesDep, user: AuditReader) -> list[dict[str, Any]]:
-    return await monitoring.stalled_steps(services, utcnow())
+@router.get(
+    "/stalled",
+    summary="Open steps overdue or escalated, worst first, one page at a time",
+    responses={200: {"headers": {"Link": NEXT_LINK}}},
+    description=(
+        "Steps past their deadline, earliest deadline (most working time overdue) first,"
+        " then escalated steps not yet due, highest level first. When more rows follow, the"
+        ' `Link` header holds the next page\'s URL (`rel="next"`), whose `after` is an'
+        " opaque cursor."
+    ),
+)
+async def get_stalled(
+    services: ServicesDep,
+    user: AuditReader,
+    request: Request,
+    response: Response,
+    limit: Annotated[
+        int | None, Query(description="rows per page (default 50, at most 200)")
+    ] = None,
+    after: Annotated[str | None, Query(description="the cursor of the next page")] = None,
+) -> list[dict[str, Any]]:
+    page = await monitoring.stalled_page(services, utcnow(), limit=limit, after=after)
+    if page.next_after is not None:
+        query = urlencode({"limit": len(page.rows), "after": page.next_after})
+        response.headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
+    return page.rows
 
 
 @router.get("/sla", summary="SLA compliance per agency, counter and step")

@@ -7,7 +7,10 @@ read every task and audit trail; inspectors change nothing.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request, Response
 
 from loket.api.deps import (
     AdminUser,
@@ -17,7 +20,7 @@ from loket.api.deps import (
     StaffUser,
     TaskReader,
 )
-from loket.api.errors import AUTH_RESPONSES, CHANGE_RESPONSES, ERROR_RESPONSES
+from loket.api.errors import AUTH_RESPONSES, CHANGE_RESPONSES, ERROR_RESPONSES, NEXT_LINK
 from loket.case.messages import ApplicationView
 from loket.edge.params import RegistrationNumber, StepId
 from loket.services import tasks
@@ -29,9 +32,33 @@ router = APIRouter(prefix="/api/staff", tags=["staff"], responses=_RESPONSES)
 admin_router = APIRouter(prefix="/api/admin", tags=["admin"], responses=_RESPONSES)
 
 
-@router.get("/inbox", summary="Open tasks of my counters, soonest deadline first")
-async def get_inbox(services: ServicesDep, user: StaffUser) -> list[InboxRow]:
-    return await tasks.user_inbox(services, user)
+PAGE_LIMIT = Query(description="rows per page (default 50, at most 200)")
+PAGE_AFTER = Query(description="the cursor of the next page, from the previous page's Link")
+
+
+@router.get(
+    "/inbox",
+    summary="Open tasks of my counters, soonest deadline first, one page at a time",
+    responses={200: {"headers": {"Link": NEXT_LINK}}},
+    description=(
+        "Paged by deadline, then task: when more rows follow, the `Link` header holds the"
+        ' next page\'s URL (`rel="next"`), whose `after` is an opaque cursor; rows added or'
+        " closed between pages do not shift the pages that follow."
+    ),
+)
+async def get_inbox(
+    services: ServicesDep,
+    user: StaffUser,
+    request: Request,
+    response: Response,
+    limit: Annotated[int | None, PAGE_LIMIT] = None,
+    after: Annotated[str | None, PAGE_AFTER] = None,
+) -> list[InboxRow]:
+    page = await tasks.user_inbox_page(services, user, limit=limit, after=after)
+    if page.next_after is not None:
+        query = urlencode({"limit": len(page.rows), "after": page.next_after})
+        response.headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
+    return page.rows
 
 
 @router.get(

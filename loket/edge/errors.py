@@ -181,6 +181,7 @@ _REFUSAL_STATUS: dict[RefusalCode, type[ApiError]] = {
     RefusalCode.NO_SIGNING_OFFICIAL: Conflict,
     RefusalCode.PERMIT_BEING_ISSUED: Unavailable,
     RefusalCode.PERMIT_NOT_RENDERED: Unavailable,
+    RefusalCode.PAGE_INVALID: Invalid,  # paged lists (issue 13 goal 6)
 }
 
 
@@ -190,6 +191,9 @@ def refusal_error(refused: Refused) -> ApiError:
     cls = _REFUSAL_STATUS.get(code, Conflict)
     if code is RefusalCode.RECEIPT_NUMBER_REQUIRED:  # names the field it needs
         errors = [{"field": "receipt_number", "code": "missing", "message": ""}]
+        return Invalid(code.value, errors=errors, **params)
+    if code is RefusalCode.PAGE_INVALID:  # names the query parameter: limit or after
+        errors = [{"field": str(params.get("field")), "code": "invalid", "message": ""}]
         return Invalid(code.value, errors=errors, **params)
     if code is RefusalCode.INVALID_FORM:
         fields = params.get("fields") or ()

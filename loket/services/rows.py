@@ -6,6 +6,7 @@ The edges name these (response models, templates) through here: they never impor
 
 from __future__ import annotations
 
+from loket.store.inbox import InboxPage
 from loket.store.queries import ApplicationRow, AuditRow, InboxRow, TaskRow, Tracking
 from loket.store.security import SecurityEvent
 from loket.store.users import USERNAME_PATTERN, User
@@ -14,6 +15,7 @@ __all__ = [
     "USERNAME_PATTERN",
     "ApplicationRow",
     "AuditRow",
+    "InboxPage",
     "InboxRow",
     "SecurityEvent",
     "TaskRow",

@@ -28,10 +28,11 @@ from loket.fees import FeeAssessment, assess
 from loket.route.standard import required_documents
 from loket.services.context import Services
 from loket.services.errors import application_not_found, task_not_found
+from loket.services.paged import cursor_refused, page_request
 from loket.services.published import DocumentOut
 from loket.services.security import log_refused
 from loket.services.workflow import update_workflow
-from loket.store import billing, queries
+from loket.store import billing, inbox, paging, queries
 from loket.store.billing import BillRow
 from loket.store.records import verify_audit_chain
 from loket.store.users import User
@@ -108,11 +109,32 @@ def may_read(user: User, agency: str, counter: str) -> bool:
     return user.role in ("admin", "inspector") or user.serves(agency, counter)
 
 
+def _inbox_agencies(user: User) -> list[str]:
+    return [user.agency] if user.role == "supervisor" and user.agency else []
+
+
 async def user_inbox(services: Services, user: User) -> list[queries.InboxRow]:
     """Open and returned tasks of the user's counters (a supervisor's: the whole agency)."""
-    agencies = [user.agency] if user.role == "supervisor" and user.agency else []
     async with services.acquire() as conn:
-        return await queries.inbox(conn, counters=user.counters, agencies=agencies)
+        return await inbox.inbox(conn, counters=user.counters, agencies=_inbox_agencies(user))
+
+
+async def user_inbox_page(
+    services: Services, user: User, *, limit: int | None = None, after: str | None = None
+) -> inbox.InboxPage:
+    """One page of :func:`user_inbox`, from just after the cursor ``after``."""
+    size, cursor = page_request(limit, after)
+    async with services.acquire() as conn:
+        try:
+            return await inbox.inbox_page(
+                conn,
+                counters=user.counters,
+                agencies=_inbox_agencies(user),
+                limit=size,
+                after=cursor,
+            )
+        except paging.CursorInvalid:
+            raise cursor_refused() from None
 
 
 async def task_and_application(

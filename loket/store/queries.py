@@ -138,33 +138,6 @@ _TASK_COLUMNS = """
 """
 
 
-async def inbox(
-    conn: Conn, *, counters: Sequence[str] = (), agencies: Sequence[str] = ()
-) -> list[InboxRow]:
-    """Open and returned tasks at ``counters`` (``agency/counter``) or anywhere in
-    ``agencies``; soonest deadline first, paused clocks (no deadline) last."""
-    pairs = [key.split("/", 1) for key in counters if "/" in key]
-    rows = await conn.fetch(
-        f"""
-        SELECT {_TASK_COLUMNS}
-        FROM tasks t JOIN applications a USING (registration_number)
-        WHERE t.state IN ('open', 'returned')
-          -- Implied by the condition below, but one the planner can see: it reads only
-          -- these agencies from tasks_inbox and estimates rows well enough to look each
-          -- application up by key instead of scanning them all (bench/readmodel.py).
-          AND t.agency = ANY($1::text[] || $3::text[])
-          AND (t.agency = ANY($3::text[])
-               OR EXISTS (SELECT 1 FROM unnest($1::text[], $2::text[]) AS k(agency, counter)
-                          WHERE k.agency = t.agency AND k.counter = t.counter))
-        ORDER BY t.due_at ASC NULLS LAST, t.opened_at, t.registration_number, t.step_id
-        """,
-        [p[0] for p in pairs],
-        [p[1] for p in pairs],
-        list(agencies),
-    )
-    return [InboxRow.model_validate(dict(r)) for r in rows]
-
-
 async def task(conn: Conn, registration_number: str, step_id: str) -> TaskRow | None:
     """The latest attempt of ``step_id`` in an application."""
     row = await conn.fetchrow(

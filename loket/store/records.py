@@ -13,7 +13,7 @@ import asyncpg
 
 from loket.case.audit import audit_hash
 from loket.case.messages import AuditEntry, RecordBatch
-from loket.store import outbox, permits
+from loket.store import outbox, permits, sla
 from loket.store.billing import write_bills
 from loket.store.chain import audit_rows, internal_breaks
 from loket.store.complaints import open_supervisions
@@ -137,6 +137,8 @@ async def apply_batch(pool: asyncpg.Pool, batch: RecordBatch) -> bool:
                 for t in batch.tasks
             ],
         )
+        # The SLA summary (issue 13 goal 6) follows the task rows in this transaction.
+        await sla.record_closings(conn, reg, sorted({t.step_id for t in batch.tasks}))
         await conn.executemany(_INSERT_AUDIT, rows)
         await conn.executemany(
             _INSERT_ESCALATION,

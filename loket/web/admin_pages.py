@@ -11,7 +11,7 @@ import logging
 import re
 from datetime import timedelta
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Response
 
@@ -60,10 +60,18 @@ def _names(catalog: Catalog) -> tuple[dict[str, str], dict[tuple[str, str], str]
 
 
 @router.get("/monitor")
-async def dashboard(page: AuditReaderPage) -> Response:
-    stalled = await monitoring.stalled_steps(page.services, utcnow())
+async def dashboard(page: AuditReaderPage, after: str = "") -> Response:
+    # One page; a bad cursor answers the error page (422).
+    found = await monitoring.stalled_page(page.services, utcnow(), after=after or None)
     agencies, counters = _names(page.services.catalog)
-    return page.render("monitor.html", stalled=stalled, agencies=agencies, counters=counters)
+    return page.render(
+        "monitor.html",
+        stalled=found.rows,
+        next_page=f"/monitor?{urlencode({'after': found.next_after})}" if found.next_after else "",
+        paged=bool(after),
+        agencies=agencies,
+        counters=counters,
+    )
 
 
 @router.get("/monitor/sla")

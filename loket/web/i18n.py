@@ -136,6 +136,8 @@ INDONESIAN: dict[str, str] = {
         "Tugas terbuka di loket Anda, tenggat terdekat lebih dulu."
     ),
     "Nothing waiting.": "Tidak ada yang menunggu.",
+    "Next page": "Halaman berikutnya",
+    "First page": "Halaman pertama",
     "overdue": "terlambat",
     "working hours": "jam kerja",
     "working hours left": "jam kerja tersisa",

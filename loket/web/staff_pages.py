@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 
@@ -126,13 +127,18 @@ async def logout(page: SignedInPage, form: CheckedForm) -> Response:
 
 
 @router.get("/staff/inbox")
-async def inbox(page: StaffPage, done: str = "") -> Response:
+async def inbox(page: StaffPage, done: str = "", after: str = "") -> Response:
     assert page.user is not None
-    rows = await tasks.user_inbox(page.services, page.user)
+    # One page (the API's default size); a bad cursor answers the error page (422).
+    found = await tasks.user_inbox_page(page.services, page.user, after=after or None)
     now = utcnow()
     return page.render(
         "inbox.html",
-        rows=[(r, time_left(page, r.due_at, now)) for r in rows],
+        rows=[(r, time_left(page, r.due_at, now)) for r in found.rows],
+        next_page=f"/staff/inbox?{urlencode({'after': found.next_after})}"
+        if found.next_after
+        else "",
+        paged=bool(after),
         flash=page.t(DONE_MESSAGES[done]) if done in DONE_MESSAGES else "",
     )
 
