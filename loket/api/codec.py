@@ -65,9 +65,15 @@ def codec_routes(cors_origins: Sequence[str] = ()) -> list[Route]:
     ]
 
 
+_MESSAGES = {
+    BAD_PAYLOADS: "the body is not Temporal payloads that this codec can read",
+    TOO_LARGE: f"the body is over {MAX_BODY_BYTES} bytes",
+}
+
+
 def _refuse(status: int, code: str, field: str, headers: dict[str, str]) -> JSONResponse:
     return JSONResponse(
-        {"code": code, "message": code, "params": {"field": field}, "errors": []},
+        {"code": code, "message": _MESSAGES[code], "params": {"field": field}, "errors": []},
         status_code=status,
         headers=headers,
     )
