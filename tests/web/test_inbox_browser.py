@@ -31,6 +31,10 @@ async def test_the_inbox_pages_with_a_next_link(stack: Stack) -> None:
     await expect(rows).to_have_count(paging.DEFAULT_LIMIT)
     await expect(rows.first).to_contain_text(regs[0])
     await expect(page.get_by_test_id("inbox-first")).to_have_count(0)
+    # Overdue by a positive working time: the badge says "overdue", no minus sign.
+    overdue = page.get_by_test_id("overdue")
+    await expect(overdue.first).to_have_text(re.compile(r"\d+:\d{2}"))
+    assert not [t for t in await overdue.all_inner_texts() if "-" in t]
     await shot(page, "50-inbox-page-1")
     await page.get_by_test_id("inbox-next").click()
     await expect(page).to_have_url(re.compile(r"/staff/inbox\?after=[A-Za-z0-9_-]+$"))
