@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request, Response
 
 from loket.api import security_log
 from loket.api.deps import AdminUser, AuditReader, IdempotencyKey, ServicesDep, SupervisorUser
 from loket.api.errors import AUTH_RESPONSES, CHANGE_RESPONSES, ERROR_RESPONSES, NEXT_LINK
+from loket.api.paged import PageAfter, PageLimit, link_next
 from loket.case.messages import ApplicationView
 from loket.edge.params import PERMIT_PATTERN, RegistrationNumber, StepId
 from loket.services import deadlines, monitoring, utcnow
@@ -41,15 +41,11 @@ async def get_stalled(
     user: AuditReader,
     request: Request,
     response: Response,
-    limit: Annotated[
-        int | None, Query(description="rows per page (default 50, at most 200)")
-    ] = None,
-    after: Annotated[str | None, Query(description="the cursor of the next page")] = None,
+    limit: PageLimit = None,
+    after: PageAfter = None,
 ) -> list[dict[str, Any]]:
     page = await monitoring.stalled_page(services, utcnow(), limit=limit, after=after)
-    if page.next_after is not None:
-        query = urlencode({"limit": len(page.rows), "after": page.next_after})
-        response.headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
+    link_next(request, response, len(page.rows), page.next_after)
     return page.rows
 
 

@@ -7,10 +7,7 @@ read every task and audit trail; inspectors change nothing.
 
 from __future__ import annotations
 
-from typing import Annotated
-from urllib.parse import urlencode
-
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from loket.api.deps import (
     AdminUser,
@@ -21,6 +18,7 @@ from loket.api.deps import (
     TaskReader,
 )
 from loket.api.errors import AUTH_RESPONSES, CHANGE_RESPONSES, ERROR_RESPONSES, NEXT_LINK
+from loket.api.paged import PageAfter, PageLimit, link_next
 from loket.case.messages import ApplicationView
 from loket.edge.params import RegistrationNumber, StepId
 from loket.services import tasks
@@ -30,10 +28,6 @@ from loket.services.tasks import AuditOut, CancelBody, DecideBody, TaskDetail
 _RESPONSES = {**ERROR_RESPONSES, **AUTH_RESPONSES}
 router = APIRouter(prefix="/api/staff", tags=["staff"], responses=_RESPONSES)
 admin_router = APIRouter(prefix="/api/admin", tags=["admin"], responses=_RESPONSES)
-
-
-PAGE_LIMIT = Query(description="rows per page (default 50, at most 200)")
-PAGE_AFTER = Query(description="the cursor of the next page, from the previous page's Link")
 
 
 @router.get(
@@ -51,13 +45,11 @@ async def get_inbox(
     user: StaffUser,
     request: Request,
     response: Response,
-    limit: Annotated[int | None, PAGE_LIMIT] = None,
-    after: Annotated[str | None, PAGE_AFTER] = None,
+    limit: PageLimit = None,
+    after: PageAfter = None,
 ) -> list[InboxRow]:
     page = await tasks.user_inbox_page(services, user, limit=limit, after=after)
-    if page.next_after is not None:
-        query = urlencode({"limit": len(page.rows), "after": page.next_after})
-        response.headers["Link"] = f'<{request.url.path}?{query}>; rel="next"'
+    link_next(request, response, len(page.rows), page.next_after)
     return page.rows
 
 
