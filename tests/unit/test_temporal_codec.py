@@ -4,6 +4,7 @@ untouched, nothing lost either way."""
 from __future__ import annotations
 
 import asyncio
+import random
 import zlib
 
 import pytest
@@ -65,3 +66,10 @@ def test_plain_payloads_of_old_histories_pass_through_decode() -> None:
 def test_a_damaged_compressed_payload_is_an_error_not_garbage(data: bytes) -> None:
     with pytest.raises(CodecError):
         decompress(Payload(metadata={"encoding": ENCODING}, data=data))
+
+
+def test_an_incompressible_payload_stays_as_it_was() -> None:
+    payload = Payload(
+        metadata={"encoding": b"binary/plain"}, data=random.Random(13).randbytes(4096)
+    )
+    assert compress(payload) is payload
