@@ -323,7 +323,8 @@ def main() -> None:
         "environment": {
             "python": platform.python_version(),
             "fpdf2": metadata.version("fpdf2"),
-            "segno": metadata.version("segno"),
+            "zxing-cpp": metadata.version("zxing-cpp"),
+            "segno (the baseline's QR)": metadata.version("segno"),
             "cpus": os.cpu_count(),
             "load_average_start": load_start,
             "load_average_end": os.getloadavg(),

@@ -9,6 +9,7 @@ import io
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
+import PIL.Image
 import pypdf
 import pypdfium2
 import zxingcpp
@@ -79,6 +80,26 @@ def test_the_pdf_reads_back_with_the_number_the_official_and_the_masked_nik() ->
 
 def test_the_qr_code_on_the_page_opens_the_verification_url() -> None:
     assert qr_texts(render(document())) == [URL]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), max_size=120))
+def test_the_qr_matrix_reads_back_as_its_text(path: str) -> None:
+    url = f"https://loket.blorakab.go.id/verify/{path}"
+    matrix = permit_pdf.qr_matrix(url)
+    assert {len(row) for row in matrix} == {len(matrix)}  # square
+    assert set(b"".join(matrix)) == {0, 1}
+    quiet, scale = 4, 3  # light border of four modules, as a printed code has
+    side = (len(matrix) + 2 * quiet) * scale
+    image = PIL.Image.new("L", (side, side), 255)
+    for r, row in enumerate(matrix):
+        for c, cell in enumerate(row):
+            if cell:
+                x, y = (c + quiet) * scale, (r + quiet) * scale
+                image.paste(0, (x, y, x + scale, y + scale))
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    assert [r.text for r in found] == [url]
+    assert found[0].ec_level == "M"
 
 
 def test_the_same_inputs_give_the_same_bytes_and_others_do_not() -> None:
@@ -160,7 +181,9 @@ def test_wrapped_text_gives_the_same_bytes_as_multi_cell(
 @settings(max_examples=200, deadline=None)
 @given(
     words=st.lists(st.text(st.sampled_from(_PLAIN_CHARS.replace(" ", "")), min_size=1)),
-    width=st.floats(5, 170),
+    # From 8 mm: the widest glyph (1000 units at 13 pt, 4.6 mm) and both cell margins fit,
+    # so a line always holds one character (narrower, multi_cell raises: the test above).
+    width=st.floats(8, 170),
     size=st.sampled_from([8, 10, 13]),
     bold=st.booleans(),
 )
