@@ -175,6 +175,7 @@ def build_worker(
         workflows=[PermitWorkflow],
         activities=[
             records.record_transition,
+            permits.issue_permit,
             permits.number_permit,
             permits.render_permit,
             # Delivery activities stay registered for workflows started before the outbox

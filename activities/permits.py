@@ -1,14 +1,14 @@
-"""Issuing a permit: number it (gap-free, once per application), render and store its PDF.
+"""Issuing a permit: number it (gap-free, once per application), render and store its PDF,
+in one activity (``issue_permit``; the two older ones remain for histories that use them).
 
-Both are safe to retry. Numbering is one transaction keyed by registration number (a retry
-returns the number taken before, a rollback takes none); rendering reads only the permit
-row and is deterministic, and the file store is content-addressed, so a retry stores the
-same bytes under the same hash.
+Each part is safe to retry. Numbering is one transaction keyed by registration number (a
+retry returns the number taken before, a rollback takes none); rendering reads only the
+permit row and is deterministic, and the file store is content-addressed, so a retry stores
+the same bytes under the same hash.
 
-Rendering is ~10 ms of pure-Python CPU: in a thread of the worker's process it holds the GIL
-that workflow tasks and the event loop need (the event loop's p50 lag while renders run:
-~5 ms against ~0.1 ms, bench/README.md "pdf.py"). ``render_processes`` moves it to spawned
-processes instead.
+Rendering is ~3 ms of pure-Python CPU (fpdf2): in a thread of the worker's process it holds
+the GIL that workflow tasks and the event loop need (bench/README.md "pdf.py").
+``render_processes`` moves it to spawned processes instead.
 """
 
 from __future__ import annotations
@@ -78,8 +78,24 @@ class PermitActivities:
             renderer.shutdown(wait=False, cancel_futures=True)
             raise
 
+    @activity.defn(name="issue_permit")
+    async def issue_permit(self, request: NumberingRequest) -> IssuedPermit:
+        """Number, render and store in one activity (one task and one workflow task fewer
+        per permit than the two below). A retry finds the number taken before and renders
+        the same bytes, so the whole is as safe to retry as each part."""
+        return await self._render_and_store(await self._number(request))
+
+    # Histories from before the patch ``issue-in-one-v1`` schedule these two: kept while
+    # such applications may still be open.
     @activity.defn(name="number_permit")
     async def number_permit(self, request: NumberingRequest) -> PermitDocument:
+        return await self._number(request)
+
+    @activity.defn(name="render_permit")
+    async def render_permit(self, document: PermitDocument) -> IssuedPermit:
+        return await self._render_and_store(document)
+
+    async def _number(self, request: NumberingRequest) -> PermitDocument:
         try:
             async with self._pool.acquire() as conn:
                 document = await permits.number_permit(conn, request, self._base_url)
@@ -104,9 +120,8 @@ class PermitActivities:
         )
         return document
 
-    @activity.defn(name="render_permit")
-    async def render_permit(self, document: PermitDocument) -> IssuedPermit:
-        # CPU work of about 10 ms: off the event loop, and off the GIL with render_processes.
+    async def _render_and_store(self, document: PermitDocument) -> IssuedPermit:
+        # CPU work of a few ms: off the event loop, and off the GIL with render_processes.
         pdf = await self._render(document)
         stored = await self._files.put_bytes(pdf, PDF_MEDIA_TYPE)
         log.info(

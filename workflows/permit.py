@@ -41,20 +41,11 @@ with workflow.unsafe.imports_passed_through():
         RecomputeRequest,
         ResubmitRequest,
     )
-    from loket.case.permit import IssuedPermit, PermitDocument, issues_permit, numbering_request
+    from loket.case.permit import issues_permit, numbering_request
     from loket.case.state import CaseState
     from loket.refusal import RefusalCode, Refused
     from workflows import notices
-    from workflows.issuance import (
-        NUMBER_ACTIVITY,
-        NUMBER_RETRY,
-        NUMBER_TIMEOUT,
-        PERMIT_PATCH,
-        RENDER_ACTIVITY,
-        RENDER_RETRY,
-        RENDER_TIMEOUT,
-        issue_refusal,
-    )
+    from workflows.issuance import PERMIT_PATCH, issue, issue_refusal
     from workflows.shell import (
         BACKGROUND,
         BACKGROUND_PATCH,
@@ -374,7 +365,7 @@ class PermitWorkflow:
 
     async def _issue(self, request: DecisionRequest) -> ApplicationView:
         """Number and render the permit, then record the decision with both: the Update
-        answers with the number. Both activities are safe to retry."""
+        answers with the number. Issuing is safe to retry (workflows/issuance.py)."""
         self._check(lambda s: self._case.check_decide(s, request))
         state = self._current
         numbering = numbering_request(
@@ -386,22 +377,7 @@ class PermitWorkflow:
         )
         self._issuing += 1
         try:
-            document = await workflow.execute_activity(
-                NUMBER_ACTIVITY,
-                numbering,
-                result_type=PermitDocument,
-                start_to_close_timeout=NUMBER_TIMEOUT,
-                retry_policy=NUMBER_RETRY,
-                summary=f"number the permit of {state.registration_number}",
-            )
-            issued = await workflow.execute_activity(
-                RENDER_ACTIVITY,
-                document,
-                result_type=IssuedPermit,
-                start_to_close_timeout=RENDER_TIMEOUT,
-                retry_policy=RENDER_RETRY,
-                summary=f"render permit {document.number}",
-            )
+            issued = await issue(numbering)
         except ActivityError as exc:
             workflow.logger.error("permit not issued: %s", exc.cause)
             raise issue_refusal(exc) from None

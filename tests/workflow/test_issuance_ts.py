@@ -22,7 +22,7 @@ from activities.notify import NotifyActivities
 from activities.permits import PermitActivities
 from activities.records import RecordActivities
 from loket.calendar import CalendarSnapshot
-from loket.case.permit import IssuedPermit, PermitDocument
+from loket.case.permit import IssuedPermit, NumberingRequest
 from loket.files import LocalFileStore
 from loket.route.loader import Catalog
 from loket.store import permits
@@ -120,19 +120,19 @@ async def test_no_signing_official_refuses_and_takes_no_number(
     assert view.permit_number is not None and "/0001/" in view.permit_number
 
 
-class HeldRender:
-    """The real render activity, held until the test lets it go."""
+class HeldIssue:
+    """The real issuing activity, held until the test lets it go."""
 
     def __init__(self, real: PermitActivities) -> None:
         self.real = real
         self.started = asyncio.Event()
         self.release = asyncio.Event()
 
-    @activity.defn(name="render_permit")
-    async def render_permit(self, document: PermitDocument) -> IssuedPermit:
+    @activity.defn(name="issue_permit")
+    async def issue_permit(self, request: NumberingRequest) -> IssuedPermit:
         self.started.set()
         await self.release.wait()
-        return await self.real.render_permit(document)
+        return await self.real.issue_permit(request)
 
 
 async def test_a_cancel_while_the_permit_is_rendered_is_refused(
@@ -145,7 +145,7 @@ async def test_a_cancel_while_the_permit_is_rendered_is_refused(
 ) -> None:
     client = temporal_ts_env.client
     real = PermitActivities(pool, LocalFileStore(tmp_path), "http://loket.test")
-    held = HeldRender(real)
+    held = HeldIssue(real)
     async with httpx.AsyncClient() as http:
         worker = Worker(
             client,
@@ -154,8 +154,7 @@ async def test_a_cancel_while_the_permit_is_rendered_is_refused(
             activities=[
                 RecordActivities(pool).record_transition,
                 NotifyActivities(pool, "", http).deliver_notification,
-                real.number_permit,
-                held.render_permit,
+                held.issue_permit,
             ],
             workflow_runner=workflow_runner(),
         )
@@ -180,3 +179,61 @@ async def test_a_cancel_while_the_permit_is_rendered_is_refused(
             assert view.status == "approved" and view.permit_number is not None
     row = await pool.fetchrow("SELECT status, seq FROM permits WHERE registration_number = $1", reg)
     assert (row["status"], row["seq"]) == ("issued", 1)
+
+
+class LostAfterIssuing:
+    """The real issuing activity whose first attempt loses its answer after the number is
+    taken and the PDF stored, as a worker killed at that moment would."""
+
+    def __init__(self, real: PermitActivities) -> None:
+        self.real = real
+        self.results: list[IssuedPermit] = []
+
+    @activity.defn(name="issue_permit")
+    async def issue_permit(self, request: NumberingRequest) -> IssuedPermit:
+        issued = await self.real.issue_permit(request)
+        self.results.append(issued)
+        if activity.info().attempt == 1:
+            raise RuntimeError("the worker lost its answer after issuing")
+        return issued
+
+
+async def test_an_issue_retried_after_it_numbered_takes_no_second_number(
+    temporal_ts_env: WorkflowEnvironment,
+    task_queue: str,
+    pool: asyncpg.Pool,
+    catalog: Catalog,
+    calendar_snapshot: CalendarSnapshot,
+    tmp_path: Any,
+) -> None:
+    client = temporal_ts_env.client
+    lost = LostAfterIssuing(PermitActivities(pool, LocalFileStore(tmp_path), "http://loket.test"))
+    async with httpx.AsyncClient() as http:
+        worker = Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[PermitWorkflow],
+            activities=[
+                RecordActivities(pool).record_transition,
+                NotifyActivities(pool, "", http).deliver_notification,
+                lost.issue_permit,
+            ],
+            workflow_runner=workflow_runner(),
+        )
+        async with worker:
+            (reg,) = await submit_sips(client, pool, catalog, calendar_snapshot, task_queue, 1)
+            handle = await _to_issuance(client, reg)
+            view = await _issue(handle)
+            history = await handle.fetch_history()
+    first, second = lost.results
+    assert first == second  # the same number, dates and PDF bytes
+    assert view.permit_number == first.number
+    assert await pool.fetchval("SELECT count(*) FROM permits") == 1
+    assert await pool.fetchval("SELECT sum(last_value) FROM permit_counters") == 1
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert scheduled.count("issue_permit") == 1  # one activity, retried by the server
+    assert "number_permit" not in scheduled and "render_permit" not in scheduled

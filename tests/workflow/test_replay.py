@@ -38,8 +38,16 @@ def test_the_corpus_covers_versions_and_permit_types() -> None:
         "v4-outbox",
         "v5-background",
         "v6-compressed",
+        "v7-issue-in-one",
     } <= versions
-    for version in ("v2-case-core", "v3-paper", "v4-outbox", "v5-background", "v6-compressed"):
+    for version in (
+        "v2-case-core",
+        "v3-paper",
+        "v4-outbox",
+        "v5-background",
+        "v6-compressed",
+        "v7-issue-in-one",
+    ):
         types = {p.stem.split("_")[0] for p in HISTORIES if p.parent.name == version}
         assert {"pbg", "sip", "ptka"} <= types
     assert BROKEN
@@ -98,6 +106,23 @@ def test_the_compressed_corpus_starts_with_a_deflated_input() -> None:
         started = json.loads(path.read_text(encoding="utf-8"))["events"][0]
         payload = started["workflowExecutionStartedEventAttributes"]["input"]["payloads"][0]
         assert base64.b64decode(payload["metadata"]["encoding"]) == ENCODING, path.name
+
+
+def test_the_issue_in_one_corpus_issues_with_one_activity() -> None:
+    """v7-issue-in-one: a permit is numbered, rendered and stored by one ``issue_permit``
+    behind its patch marker; the older corpora keep the two activities."""
+    for version, present, absent in (
+        ("v7-issue-in-one", {"issue_permit"}, {"number_permit", "render_permit"}),
+        ("v6-compressed", {"number_permit", "render_permit"}, {"issue_permit"}),
+    ):
+        names = {
+            event["activityTaskScheduledEventAttributes"]["activityType"]["name"]
+            for path in HISTORIES
+            if path.parent.name == version
+            for event in json.loads(path.read_text(encoding="utf-8"))["events"]
+            if "activityTaskScheduledEventAttributes" in event
+        }
+        assert present <= names and not absent & names, version
 
 
 async def _replay(path: Path, *, sandboxed: bool = False) -> WorkflowReplayResult:

@@ -189,8 +189,7 @@ async def test_a_batch_retried_after_its_commit_writes_nothing_twice(
             activities=[
                 records.record_transition,
                 notify.deliver_notification,
-                issue.number_permit,
-                issue.render_permit,
+                issue.issue_permit,
                 channels.deliver_email,
                 channels.deliver_phone,
             ],
