@@ -6,7 +6,9 @@ cancel is refused (a number taken for a cancelled file would be a gap)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator, Callable
 from datetime import date
 from typing import Any
 
@@ -120,6 +122,27 @@ async def test_no_signing_official_refuses_and_takes_no_number(
     assert view.permit_number is not None and "/0001/" in view.permit_number
 
 
+@contextlib.asynccontextmanager
+async def _worker(
+    client: Client, task_queue: str, pool: asyncpg.Pool, issue_permit: Callable[..., Any]
+) -> AsyncIterator[Worker]:
+    """The permit workflow's worker with ``issue_permit`` in place of the real one."""
+    async with httpx.AsyncClient() as http:
+        worker = Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[PermitWorkflow],
+            activities=[
+                RecordActivities(pool).record_transition,
+                NotifyActivities(pool, "", http).deliver_notification,
+                issue_permit,
+            ],
+            workflow_runner=workflow_runner(),
+        )
+        async with worker:
+            yield worker
+
+
 class HeldIssue:
     """The real issuing activity, held until the test lets it go."""
 
@@ -146,37 +169,25 @@ async def test_a_cancel_while_the_permit_is_rendered_is_refused(
     client = temporal_ts_env.client
     real = PermitActivities(pool, LocalFileStore(tmp_path), "http://loket.test")
     held = HeldIssue(real)
-    async with httpx.AsyncClient() as http:
-        worker = Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[PermitWorkflow],
-            activities=[
-                RecordActivities(pool).record_transition,
-                NotifyActivities(pool, "", http).deliver_notification,
-                held.issue_permit,
-            ],
-            workflow_runner=workflow_runner(),
+    async with _worker(client, task_queue, pool, held.issue_permit):
+        (reg,) = await submit_sips(client, pool, catalog, calendar_snapshot, task_queue, 1)
+        handle = await _to_issuance(client, reg)
+        issuing = asyncio.create_task(_issue(handle))
+        await asyncio.wait_for(held.started.wait(), 30)
+        cancel = handle.execute_update(
+            "cancel",
+            CancelRequest(reason="salah kirim", actor=ADMIN),
+            result_type=ApplicationView,
         )
-        async with worker:
-            (reg,) = await submit_sips(client, pool, catalog, calendar_snapshot, task_queue, 1)
-            handle = await _to_issuance(client, reg)
-            issuing = asyncio.create_task(_issue(handle))
-            await asyncio.wait_for(held.started.wait(), 30)
-            cancel = handle.execute_update(
-                "cancel",
-                CancelRequest(reason="salah kirim", actor=ADMIN),
-                result_type=ApplicationView,
-            )
-            with pytest.raises(WorkflowUpdateFailedError) as refused:
-                await cancel
-            assert refusal_code(refused.value) == "permit_being_issued"
-            with pytest.raises(WorkflowUpdateFailedError) as second:
-                await _issue(handle, "issue-other-key")
-            assert refusal_code(second.value) == "permit_being_issued"
-            held.release.set()
-            view = await issuing
-            assert view.status == "approved" and view.permit_number is not None
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await cancel
+        assert refusal_code(refused.value) == "permit_being_issued"
+        with pytest.raises(WorkflowUpdateFailedError) as second:
+            await _issue(handle, "issue-other-key")
+        assert refusal_code(second.value) == "permit_being_issued"
+        held.release.set()
+        view = await issuing
+        assert view.status == "approved" and view.permit_number is not None
     row = await pool.fetchrow("SELECT status, seq FROM permits WHERE registration_number = $1", reg)
     assert (row["status"], row["seq"]) == ("issued", 1)
 
@@ -208,23 +219,11 @@ async def test_an_issue_retried_after_it_numbered_takes_no_second_number(
 ) -> None:
     client = temporal_ts_env.client
     lost = LostAfterIssuing(PermitActivities(pool, LocalFileStore(tmp_path), "http://loket.test"))
-    async with httpx.AsyncClient() as http:
-        worker = Worker(
-            client,
-            task_queue=task_queue,
-            workflows=[PermitWorkflow],
-            activities=[
-                RecordActivities(pool).record_transition,
-                NotifyActivities(pool, "", http).deliver_notification,
-                lost.issue_permit,
-            ],
-            workflow_runner=workflow_runner(),
-        )
-        async with worker:
-            (reg,) = await submit_sips(client, pool, catalog, calendar_snapshot, task_queue, 1)
-            handle = await _to_issuance(client, reg)
-            view = await _issue(handle)
-            history = await handle.fetch_history()
+    async with _worker(client, task_queue, pool, lost.issue_permit):
+        (reg,) = await submit_sips(client, pool, catalog, calendar_snapshot, task_queue, 1)
+        handle = await _to_issuance(client, reg)
+        view = await _issue(handle)
+        history = await handle.fetch_history()
     first, second = lost.results
     assert first == second  # the same number, dates and PDF bytes
     assert view.permit_number == first.number
