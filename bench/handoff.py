@@ -12,8 +12,9 @@ measures:
 
 In the same run, a bare Temporal workflow (``bare_workflow.py``: no database, one trivial
 activity per Update) does the same number of Update round trips at the same concurrency;
-its "activity ran" instant is the counterpart of "row written". Rounds alternate which of
-the two goes first. Warm-up applications are driven first and left out of the numbers.
+its "activity ran" instant is the counterpart of "row written". With ``--bare-write`` that
+activity commits a transaction shaped like Loket's record (``_bare_write.py``): the floor of
+a decision written durably before it answers. Rounds alternate which of the two goes first. Warm-up applications are driven first and left out of the numbers.
 
     .venv/bin/python bench/handoff.py --applications 200 --concurrency 50
 """
@@ -342,7 +343,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         knobs = worker_knobs(args)
         loket_worker = await start_worker("loket", stack, loket_queue, **knobs)
-        bare_worker = await start_worker("bare", stack, bare_queue, **knobs)
+        bare_kind = "bare-write" if args.bare_write else "bare"
+        bare_worker = await start_worker(bare_kind, stack, bare_queue, **knobs)
         poller = RowPoller(stack.pool, args.poll_ms / 1000)
         polling = asyncio.create_task(poller.run())
         try:
@@ -422,6 +424,7 @@ def report(
     print(
         f"{args.applications} applications of {args.permit} per round x {args.rounds} rounds, "
         f"concurrency {args.concurrency}; bare: {steps} updates per workflow"
+        + (", each committing a record-shaped transaction (--bare-write)" if args.bare_write else "")
     )
     headers = ["measure", "count", "p50 ms", "p90 ms", "p99 ms", "max ms"]
     rows: list[list[object]] = []
@@ -492,6 +495,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=10, help="applications, not measured")
     parser.add_argument("--permit", default="SIP", choices=sorted(FORMS))
     parser.add_argument("--poll-ms", type=float, default=5.0, help="task-row poll interval")
+    parser.add_argument(
+        "--bare-write",
+        action="store_true",
+        help="the bare activity commits a transaction shaped like Loket's record (_bare_write.py)",
+    )
     add_worker_args(parser)
     return parser.parse_args()
 

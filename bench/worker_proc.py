@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from bare_workflow import BARE_ACTIVITIES, BARE_WORKFLOWS
+from _bare_write import BareWrite
+from bare_workflow import BARE_ACTIVITIES, BARE_WORKFLOWS, bare_open_step
 from temporalio.client import Client
 from temporalio.worker import PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRunner, Worker
 
@@ -42,21 +43,33 @@ def _knobs(args: argparse.Namespace) -> dict[str, Any]:
     return knobs
 
 
+def _bare(args: argparse.Namespace, client: Client, activities: list[Any]) -> Worker:
+    knobs = _knobs(args)
+    if args.sandbox == "off":
+        knobs["workflow_runner"] = UnsandboxedWorkflowRunner()
+    return Worker(
+        client,
+        task_queue=args.task_queue,
+        workflows=BARE_WORKFLOWS,
+        activities=activities,
+        **knobs,
+    )
+
+
 @contextlib.asynccontextmanager
 async def _worker(args: argparse.Namespace, client: Client) -> AsyncIterator[Worker]:
     if args.kind == "bare":
-        knobs = _knobs(args)
-        if args.sandbox == "off":
-            knobs["workflow_runner"] = UnsandboxedWorkflowRunner()
-        yield Worker(
-            client,
-            task_queue=args.task_queue,
-            workflows=BARE_WORKFLOWS,
-            activities=BARE_ACTIVITIES,
-            **knobs,
-        )
+        yield _bare(args, client, BARE_ACTIVITIES)
         return
     pool = await create_pool(args.dsn, max_size=args.pool_size)
+    if args.kind == "bare-write":
+        writer = BareWrite(pool)
+        await writer.create_schema()
+        try:
+            yield _bare(args, client, [writer.open_step, *(a for a in BARE_ACTIVITIES if a is not bare_open_step)])
+        finally:
+            await pool.close()
+        return
     try:
         async with httpx.AsyncClient() as http:
             # Exactly what `loket worker` runs (no webhook: outbox rows only), with the knobs.
@@ -81,7 +94,7 @@ async def main(args: argparse.Namespace) -> None:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--kind", choices=["loket", "bare"], required=True)
+    parser.add_argument("--kind", choices=["loket", "bare", "bare-write"], required=True)
     parser.add_argument("--address", required=True)
     parser.add_argument("--dsn", default="")
     parser.add_argument("--task-queue", required=True)
