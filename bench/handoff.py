@@ -143,7 +143,9 @@ class Round:
     decisions: int = 0
     handoffs: int = 0
     elapsed_s: float = 0.0
-    worker_cpu_s: float = 0.0
+    worker_cpu_s: float = 0.0  # while the decisions ran
+    applications: int = 0
+    submit_cpu_s: float = 0.0  # while the applications were started, before the decisions
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -154,6 +156,8 @@ class Round:
             "decisions_per_s": round(self.decisions / self.elapsed_s, 2),
             "handoffs_per_s": round(self.handoffs / self.elapsed_s, 2),
             "worker_cpu_s": round(self.worker_cpu_s, 2),
+            "applications": self.applications,
+            "worker_submit_cpu_s": round(self.submit_cpu_s, 2),
             "update_rtt": summary_ms(self.update_rtt_s),
             "row_visible": summary_ms(self.row_visible_s),
             "row_written": summary_ms(self.row_written_s),
@@ -231,7 +235,10 @@ async def drive_bare(client: Client, workflow_id: str, steps: int, into: Round |
             into.row_written_s.append(ran_at - sent_wall)
 
 
-async def bounded(concurrency: int, jobs: list[Callable[[], Awaitable[None]]]) -> float:
+Job = Callable[[], Awaitable[None]]
+
+
+async def bounded(concurrency: int, jobs: list[Job]) -> float:
     """Run ``jobs`` at most ``concurrency`` at a time; return the wall time they took."""
     semaphore = asyncio.Semaphore(concurrency)
 
@@ -289,15 +296,14 @@ class LoketSide:
             views.append((reg, await handle.query("view", result_type=ApplicationView)))
         return views
 
-    async def run(self, count: int, into: Round | None) -> float:
+    async def prepare(self, count: int, into: Round | None) -> list[Job]:
         views = await self.submit(count)
         actor = staff_for(self.permit)
         client = self.stack.client
-        jobs: list[Callable[[], Awaitable[None]]] = [
+        return [
             lambda reg=reg, view=view: drive_loket(client, reg, actor, view, self.poller, into)  # type: ignore[misc]
             for reg, view in views
         ]
-        return await bounded(self.concurrency, jobs)
 
 
 @dataclass
@@ -307,28 +313,35 @@ class BareSide:
     steps: int
     concurrency: int
 
-    async def run(self, count: int, into: Round | None) -> float:
+    async def prepare(self, count: int, into: Round | None) -> list[Job]:
         ids = [f"bare-{uuid.uuid4().hex[:12]}" for _ in range(count)]
         for workflow_id in ids:
             await self.client.start_workflow(
                 BARE_WORKFLOW, self.steps, id=workflow_id, task_queue=self.task_queue
             )
-        jobs: list[Callable[[], Awaitable[None]]] = [
+        return [
             lambda wid=wid: drive_bare(self.client, wid, self.steps, into)  # type: ignore[misc]
             for wid in ids
         ]
-        return await bounded(self.concurrency, jobs)
 
 
 # --------------------------------------------------------------------------- main
 
 
 async def measure(kind: str, side: LoketSide | BareSide, worker: WorkerProcess, n: int) -> Round:
-    result = Round(kind)
-    cpu_before = worker.cpu_s() or 0.0
-    result.elapsed_s = await side.run(n, result)
-    result.worker_cpu_s = (worker.cpu_s() or 0.0) - cpu_before
+    """Start ``n`` applications (their worker CPU apart), then time their decisions."""
+    result = Round(kind, applications=n)
+    cpu_start = worker.cpu_s() or 0.0
+    jobs = await side.prepare(n, result)
+    cpu_decide = worker.cpu_s() or 0.0
+    result.submit_cpu_s = cpu_decide - cpu_start
+    result.elapsed_s = await bounded(side.concurrency, jobs)
+    result.worker_cpu_s = (worker.cpu_s() or 0.0) - cpu_decide
     return result
+
+
+async def unmeasured(side: LoketSide | BareSide, n: int) -> None:
+    await bounded(side.concurrency, await side.prepare(n, None))
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -351,7 +364,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             loket = LoketSide(stack, permit, calendar, loket_queue, poller, args.concurrency)
             # Warm-up: imports, sandbox, connection pools, server caches. Not measured.
             print(f"warm-up: {args.warmup} applications")
-            await loket.run(args.warmup, None)
+            await unmeasured(loket, args.warmup)
             # How many Updates one application took, so the bare side does as many.
             steps = round(
                 await stack.pool.fetchval(
@@ -359,7 +372,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             )
             bare = BareSide(stack.client, bare_queue, steps, args.concurrency)
-            await bare.run(args.warmup, None)
+            await unmeasured(bare, args.warmup)
 
             rounds: list[Round] = []
             for index in range(args.rounds):
@@ -390,6 +403,8 @@ def pooled(rounds: list[Round], kind: str) -> Round:
         total.handoffs += r.handoffs
         total.elapsed_s += r.elapsed_s
         total.worker_cpu_s += r.worker_cpu_s
+        total.applications += r.applications
+        total.submit_cpu_s += r.submit_cpu_s
     return total
 
 
@@ -419,12 +434,18 @@ def report(
         / median_rate("bare", "decisions"),
         "worker_cpu_per_decision": (loket.worker_cpu_s / loket.decisions)
         / (bare.worker_cpu_s / bare.decisions),
+        "worker_cpu_per_start": (loket.submit_cpu_s / loket.applications)
+        / (bare.submit_cpu_s / bare.applications),
     }
     print()
     print(
         f"{args.applications} applications of {args.permit} per round x {args.rounds} rounds, "
         f"concurrency {args.concurrency}; bare: {steps} updates per workflow"
-        + (", each committing a record-shaped transaction (--bare-write)" if args.bare_write else "")
+        + (
+            ", each committing a record-shaped transaction (--bare-write)"
+            if args.bare_write
+            else ""
+        )
     )
     headers = ["measure", "count", "p50 ms", "p90 ms", "p99 ms", "max ms"]
     rows: list[list[object]] = []
@@ -440,7 +461,16 @@ def report(
     print_table(headers, rows)
     print()
     print_table(
-        ["round", "kind", "decisions/s", "hand-offs/s", "rtt p50 ms", "rtt p99 ms", "worker cpu s"],
+        [
+            "round",
+            "kind",
+            "decisions/s",
+            "hand-offs/s",
+            "rtt p50 ms",
+            "rtt p99 ms",
+            "worker cpu s",
+            "start cpu s",
+        ],
         [
             [
                 i + 1,
@@ -450,6 +480,7 @@ def report(
                 summary_ms(r.update_rtt_s)["p50_ms"],
                 summary_ms(r.update_rtt_s)["p99_ms"],
                 f"{r.worker_cpu_s:.1f}",
+                f"{r.submit_cpu_s:.1f}",
             ]
             for i, r in enumerate(rounds)
         ],
