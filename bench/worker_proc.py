@@ -66,7 +66,11 @@ async def _worker(args: argparse.Namespace, client: Client) -> AsyncIterator[Wor
         writer = BareWrite(pool)
         await writer.create_schema()
         try:
-            yield _bare(args, client, [writer.open_step, *(a for a in BARE_ACTIVITIES if a is not bare_open_step)])
+            yield _bare(
+                args,
+                client,
+                [writer.open_step, *(a for a in BARE_ACTIVITIES if a is not bare_open_step)],
+            )
         finally:
             await pool.close()
         return
