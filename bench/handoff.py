@@ -14,7 +14,9 @@ In the same run, a bare Temporal workflow (``bare_workflow.py``: no database, on
 activity per Update) does the same number of Update round trips at the same concurrency;
 its "activity ran" instant is the counterpart of "row written". With ``--bare-write`` that
 activity commits a transaction shaped like Loket's record (``_bare_write.py``): the floor of
-a decision written durably before it answers. Rounds alternate which of the two goes first. Warm-up applications are driven first and left out of the numbers.
+a decision written durably before it answers. Rounds alternate which of the two goes
+first. Warm-up applications are driven first and left out of the numbers. Worker CPU is
+read while the decisions run; the applications' start is measured apart.
 
     .venv/bin/python bench/handoff.py --applications 200 --concurrency 50
 """

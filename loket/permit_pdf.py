@@ -206,7 +206,7 @@ def qr_matrix(text: str) -> list[bytes]:
     """The QR code of ``text`` (error correction M, the smallest version that holds it) as
     rows of modules, 1 dark and 0 light, no quiet zone.
 
-    zxing-cpp encodes in C++ in about 0.2 ms; segno, pure Python, took 4 ms of the
+    zxing-cpp encodes in C++ in about 0.1 ms; segno, pure Python, took 4 ms of the
     render's 6.4, most of it scoring the eight masks (bench/README.md, session 4)."""
     symbol = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level="M")
     image = symbol.to_image(scale=1, add_quiet_zones=False)  # one byte a module, 0 is dark
