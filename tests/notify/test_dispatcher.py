@@ -27,6 +27,13 @@ from tests.support import eventually
 from worker import channel_config
 
 
+class _Server(ThreadingHTTPServer):
+    # The standard listen backlog is 5, below the 24 requests three dispatchers of 8 send at
+    # once: on a loaded machine the surplus connections were reset, a transport failure
+    # the dispatcher then rightly retried (a CI run saw one).
+    request_queue_size = 128
+
+
 class Hook:
     """Answers 500 to the first ``failing`` requests, then 204 after ``delay_s``."""
 
@@ -51,7 +58,7 @@ class Hook:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
 
@@ -119,7 +126,11 @@ async def test_three_dispatchers_deliver_every_row_once(db: asyncpg.Pool) -> Non
     assert hook.accepted == dict.fromkeys(keys, 1)
     assert hook.requests == len(keys)
     attempts = await db.fetch("SELECT attempts, dispatch_attempts FROM notification_outbox")
-    assert {(r["attempts"], r["dispatch_attempts"]) for r in attempts} == {(1, 1)}
+    # Each claim made one delivery attempt (no row claimed by two dispatchers at once), and
+    # the hook accepted each key once. A row may have needed a second attempt after a
+    # transport failure: a retry, not a duplicate.
+    assert all(r["attempts"] == r["dispatch_attempts"] for r in attempts)
+    assert sum(r["attempts"] for r in attempts) <= len(keys) + 3
 
 
 @pytest.mark.timeout(120)
