@@ -26,17 +26,42 @@ _SLA_COLUMNS = (
 
 # --- maintained with the task rows -------------------------------------------------------
 
-_FIELDS = tuple(_SLA_COLUMNS.split(", "))
-# The batch's done steps as the task rows say, and as sla_closed has them: one round trip.
-_BOTH = f"""
-SELECT true AS want, t.step_id, t.attempt, a.permit_type, t.agency, t.counter, t.name,
-       t.closed_at, t.due_at, t.used_working_s, t.escalation_level
-FROM tasks t JOIN applications a USING (registration_number)
-WHERE t.registration_number = $1 AND t.step_id = ANY($2::text[])
-  AND t.state = 'done' AND t.closed_at IS NOT NULL
-UNION ALL
-SELECT false, step_id, attempt, {_SLA_COLUMNS} FROM sla_closed
-WHERE registration_number = $1 AND step_id = ANY($2::text[])
+_KEY = "registration_number, step_id, attempt"
+# The batch's done steps as the task rows say (want) and as sla_closed has them (have): the
+# rows that differ are written (upserted, or deleted when the step is no longer done) and
+# the (step, UTC day) groups of both sides returned. One round trip; the upsert and the
+# delete touch disjoint keys (PostgreSQL refuses one statement that deletes and inserts
+# the same key).
+_MIRROR = f"""
+WITH want AS (
+    SELECT t.step_id, t.attempt, a.permit_type, t.agency, t.counter, t.name,
+           t.closed_at, t.due_at, t.used_working_s::bigint, t.escalation_level
+    FROM tasks t JOIN applications a USING (registration_number)
+    WHERE t.registration_number = $1 AND t.step_id = ANY($2::text[])
+      AND t.state = 'done' AND t.closed_at IS NOT NULL
+), have AS (
+    SELECT step_id, attempt, {_SLA_COLUMNS} FROM sla_closed
+    WHERE registration_number = $1 AND step_id = ANY($2::text[])
+), changed AS (
+    (SELECT * FROM want EXCEPT SELECT * FROM have)
+    UNION ALL (SELECT * FROM have EXCEPT SELECT * FROM want)
+), put AS (
+    INSERT INTO sla_closed AS c ({_KEY}, {_SLA_COLUMNS})
+    SELECT $1::text, w.* FROM want w
+    WHERE (w.step_id, w.attempt) IN (SELECT step_id, attempt FROM changed)
+    ON CONFLICT ({_KEY}) DO UPDATE SET
+        permit_type = EXCLUDED.permit_type, agency = EXCLUDED.agency,
+        counter = EXCLUDED.counter, name = EXCLUDED.name, closed_at = EXCLUDED.closed_at,
+        due_at = EXCLUDED.due_at, used_working_s = EXCLUDED.used_working_s,
+        escalation_level = EXCLUDED.escalation_level
+), gone AS (
+    DELETE FROM sla_closed c
+    WHERE c.registration_number = $1 AND (c.step_id, c.attempt) IN (
+        SELECT step_id, attempt FROM changed EXCEPT SELECT step_id, attempt FROM want)
+)
+SELECT DISTINCT permit_type, agency, counter, step_id,
+       (closed_at AT TIME ZONE 'UTC')::date AS day
+FROM changed
 """
 
 _LOCK = """
@@ -45,44 +70,70 @@ SELECT pg_advisory_xact_lock(k.lock) FROM (
 ) k
 """
 
+_COUNTS = """
+    count(*) AS closed,
+    count(*) FILTER (WHERE due_at IS NULL OR closed_at <= due_at) AS on_time,
+    count(*) FILTER (WHERE closed_at > due_at) AS late,
+    count(used_working_s) AS timed,
+    max(escalation_level) AS max_escalation_level,
+    min(name) AS min_name
+"""
+
+_DAILY_KEY = "permit_type, agency, counter, step_id, day, bucket"
+# The sla_daily rows of the given (step, UTC day) groups recounted from sla_closed, in one
+# round trip: the recount upserted, the buckets it no longer has deleted (disjoint keys).
+_RECOUNT = f"""
+WITH g AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::date[])
+        AS g(permit_type, agency, counter, step_id, day)
+), r AS (
+    SELECT g.permit_type, g.agency, g.counter, g.step_id, g.day,
+           coalesce(c.bucket, -1)::smallint AS bucket, {_COUNTS}
+    FROM g JOIN sla_closed c
+      ON c.permit_type = g.permit_type AND c.agency = g.agency AND c.counter = g.counter
+     AND c.step_id = g.step_id
+     AND c.closed_at >= g.day::timestamp AT TIME ZONE 'UTC'
+     AND c.closed_at < (g.day + 1)::timestamp AT TIME ZONE 'UTC'
+    GROUP BY g.permit_type, g.agency, g.counter, g.step_id, g.day, coalesce(c.bucket, -1)
+), gone AS (
+    DELETE FROM sla_daily d USING g
+    WHERE (d.permit_type, d.agency, d.counter, d.step_id, d.day)
+          = (g.permit_type, g.agency, g.counter, g.step_id, g.day)
+      AND (d.bucket) NOT IN (
+          SELECT r.bucket FROM r
+          WHERE (r.permit_type, r.agency, r.counter, r.step_id, r.day)
+                = (d.permit_type, d.agency, d.counter, d.step_id, d.day))
+)
+INSERT INTO sla_daily ({_DAILY_KEY}, closed, on_time, late, timed, max_escalation_level,
+                       min_name)
+SELECT * FROM r
+ON CONFLICT ({_DAILY_KEY}) DO UPDATE SET
+    closed = EXCLUDED.closed, on_time = EXCLUDED.on_time, late = EXCLUDED.late,
+    timed = EXCLUDED.timed, max_escalation_level = EXCLUDED.max_escalation_level,
+    min_name = EXCLUDED.min_name
+"""
+
 
 async def record_closings(conn: Conn, registration_number: str, steps: Sequence[str]) -> None:
     """Bring ``sla_closed`` and ``sla_daily`` in line with the task rows of ``steps`` of an
-    application, as they stand in this transaction (call it after writing them)."""
+    application, as they stand in this transaction (call it after writing them).
+
+    Three round trips when a step closed (mirror, lock, recount), one otherwise."""
     if not steps:
         return
-    want: dict[tuple[str, int], tuple[Any, ...]] = {}
-    have: dict[tuple[str, int], tuple[Any, ...]] = {}
-    for r in await conn.fetch(_BOTH, registration_number, list(steps)):
-        side = want if r["want"] else have
-        side[(r["step_id"], r["attempt"])] = tuple(r[c] for c in _FIELDS)
-    changed = {k for k in want.keys() | have.keys() if want.get(k) != have.get(k)}
-    if not changed:
+    rows = await conn.fetch(_MIRROR, registration_number, list(steps))
+    if not rows:
         return  # the usual batch: its done steps are as recorded already
-    touched: set[tuple[str, str, str, str, date]] = set()
-    for key in sorted(changed):
-        for row in (have.get(key), want.get(key)):
-            if row is not None:
-                permit_type, agency, counter, _, closed_at = row[:5]
-                touched.add((permit_type, agency, counter, key[0], _utc_day(closed_at)))
-    # One (step, day) is recounted by one transaction at a time: a recount that waited
-    # sees the other's committed rows. Locks are taken in the order of their keys, so
-    # batches never wait for each other in a circle (not even when two keys collide).
+    touched = sorted(
+        {(r["permit_type"], r["agency"], r["counter"], r["step_id"], r["day"]) for r in rows}
+    )
+    # One (step, day) is recounted by one transaction at a time: the recount, a statement
+    # after the lock, sees the committed rows of a transaction it waited for. Locks are
+    # taken in the order of their keys, so batches never wait for each other in a circle
+    # (not even when two keys collide). The application's own sla_closed rows were written
+    # above, under its row lock (apply_batch), so no other transaction writes them.
     await conn.execute(_LOCK, [repr(group) for group in touched])
-    await conn.execute(
-        "DELETE FROM sla_closed WHERE registration_number = $1"
-        " AND (step_id, attempt) IN (SELECT * FROM unnest($2::text[], $3::int[]))",
-        registration_number,
-        [k[0] for k in changed],
-        [k[1] for k in changed],
-    )
-    await conn.executemany(
-        f"INSERT INTO sla_closed (registration_number, step_id, attempt, {_SLA_COLUMNS})"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        [(registration_number, *k, *want[k]) for k in sorted(changed) if k in want],
-    )
-    for permit_type, agency, counter, step_id, day in sorted(touched):
-        await _recount(conn, permit_type, agency, counter, step_id, day)
+    await conn.execute(_RECOUNT, *(list(column) for column in zip(*touched, strict=True)))
 
 
 def _utc(at: datetime) -> datetime:
@@ -96,50 +147,6 @@ def _utc_day(at: datetime) -> date:
 
 def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=UTC)
-
-
-_COUNTS = """
-    count(*) AS closed,
-    count(*) FILTER (WHERE due_at IS NULL OR closed_at <= due_at) AS on_time,
-    count(*) FILTER (WHERE closed_at > due_at) AS late,
-    count(used_working_s) AS timed,
-    max(escalation_level) AS max_escalation_level,
-    min(name) AS min_name
-"""
-
-
-async def _recount(
-    conn: Conn, permit_type: str, agency: str, counter: str, step_id: str, day: date
-) -> None:
-    where = (
-        "permit_type = $1 AND agency = $2 AND counter = $3 AND step_id = $4"
-        " AND closed_at >= $5 AND closed_at < $6"
-    )
-    start, end = _midnight(day), _midnight(day + timedelta(days=1))
-    await conn.execute(
-        "DELETE FROM sla_daily WHERE permit_type = $1 AND agency = $2 AND counter = $3"
-        " AND step_id = $4 AND day = $5",
-        permit_type,
-        agency,
-        counter,
-        step_id,
-        day,
-    )
-    await conn.execute(
-        f"""
-        INSERT INTO sla_daily (permit_type, agency, counter, step_id, day, bucket, closed,
-                               on_time, late, timed, max_escalation_level, min_name)
-        SELECT $1, $2, $3, $4, $7, coalesce(bucket, -1), {_COUNTS}
-        FROM sla_closed WHERE {where} GROUP BY coalesce(bucket, -1)
-        """,
-        permit_type,
-        agency,
-        counter,
-        step_id,
-        start,
-        end,
-        day,
-    )
 
 
 # --- the report --------------------------------------------------------------------------
