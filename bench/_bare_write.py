@@ -4,8 +4,9 @@ The same bare workflow (``bare_workflow.BareHandoffWorkflow``), but its activity
 under the same name ``bare_open_step``, commits one PostgreSQL transaction shaped like
 Loket's record of a hand-off (``loket.store.records.apply_batch``): the application row
 locked, upserted with its form data and chain head, the closed and the opened task rows
-upserted, two hash-chained audit rows inserted. Six round trips, as Loket's record has,
-and no routing, no search attributes, no notifications, no PDF.
+upserted, two hash-chained audit rows inserted. Six round trips: the core of Loket's
+record (which adds the SLA summary's upkeep and the outbox, 9 round trips a hand-off), and
+no routing, no search attributes, no notifications, no PDF.
 
 What it measures: the floor a decision that is written durably before it answers cannot go
 below, beside the bare baseline that writes nothing. Kept out of ``bare_workflow.py`` so that
