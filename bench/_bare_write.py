@@ -15,13 +15,14 @@ the sandboxed bare workflow never imports asyncpg.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from datetime import UTC, datetime
 
 import asyncpg
 from temporalio import activity
+
+from loket.case.audit import audit_hash
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bare_applications (
@@ -55,10 +56,6 @@ _DATA = json.dumps(
 )
 
 
-def _hash(prev: str, row: dict[str, object]) -> str:
-    return hashlib.sha256((prev + json.dumps(row, sort_keys=True)).encode()).hexdigest()
-
-
 class BareWrite:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -80,7 +77,7 @@ class BareWrite:
             for event in ("step_decided", "step_opened"):
                 seq += 1
                 row: dict[str, object] = {"seq": seq, "event": event, "step": step}
-                digest = _hash(prev, row)
+                digest = audit_hash(prev, key, row)  # Loket's own chain hash
                 audit.append((key, seq, event, now, json.dumps(row), prev, digest))
                 prev = digest
             await conn.execute(

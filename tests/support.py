@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from http.server import ThreadingHTTPServer
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -58,3 +59,12 @@ SIP_FORM: dict[str, Any] = {
     "profession": "dokter",
     "facility_name": "Klinik Sehat Blora",
 }
+
+
+class HttpServer(ThreadingHTTPServer):
+    """The tests' HTTP endpoints (webhooks, the SMS gateway). The standard listen backlog
+    is 5, below what concurrent dispatchers send at once (three of 8 in
+    test_dispatcher.py): on a loaded machine the surplus connections were reset, a
+    transport failure the sender then rightly retried (a CI run saw one)."""
+
+    request_queue_size = 128

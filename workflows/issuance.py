@@ -4,6 +4,7 @@ becomes."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 from temporalio import workflow
@@ -53,12 +54,8 @@ RENDER_RETRY = RetryPolicy(
 # (a store fault, a full disk) is retried for about two minutes, as rendering alone was, and
 # then the decision is refused (503, retry later): a later one finds the same number.
 ISSUE_TIMEOUT = NUMBER_TIMEOUT + RENDER_TIMEOUT
-ISSUE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
-    maximum_attempts=8,
-    non_retryable_error_types=[STORE_REFUSED, NO_SIGNING_OFFICIAL],
+ISSUE_RETRY = dataclasses.replace(
+    RENDER_RETRY, non_retryable_error_types=NUMBER_RETRY.non_retryable_error_types
 )
 
 

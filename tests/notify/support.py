@@ -9,7 +9,7 @@ import json
 import threading
 from collections import Counter
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -17,6 +17,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from loket.contact import CONSENT_VERSION
 from loket.embedded import free_port
+from tests.support import HttpServer
 
 PHONE = "+6281234567890"
 EMAIL = "andi.pratama@example.co.id"
@@ -118,7 +119,7 @@ class Gateway:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server = HttpServer(("127.0.0.1", free_port()), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/messages"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import asyncpg
 import httpx
@@ -26,7 +26,7 @@ from loket.route.loader import Catalog
 from loket.services.submission import submit_application
 from loket.settings import Settings
 from tests.notify.support import CONTACT_IN, EMAIL, PHONE, TOKEN, Gateway, SmtpSink
-from tests.support import SIP_FORM, eventually
+from tests.support import SIP_FORM, HttpServer, eventually
 from tests.workflow.support import open_tasks
 from worker import build_worker, channel_config
 from workflows.messages import Actor, ApplicationView, DecisionRequest, ResubmitRequest
@@ -56,7 +56,7 @@ class Webhook:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.server = HttpServer(("127.0.0.1", free_port()), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 

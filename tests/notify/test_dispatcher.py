@@ -13,7 +13,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import asyncpg
 import httpx
@@ -23,15 +23,8 @@ from activities.channels import ChannelActivities
 from activities.dispatcher import Backoff, DispatcherConfig, OutboxDispatcher
 from activities.notify import NotifyActivities
 from loket.store.db import create_pool
-from tests.support import eventually
+from tests.support import HttpServer, eventually
 from worker import channel_config
-
-
-class _Server(ThreadingHTTPServer):
-    # The standard listen backlog is 5, below the 24 requests three dispatchers of 8 send at
-    # once: on a loaded machine the surplus connections were reset, a transport failure
-    # the dispatcher then rightly retried (a CI run saw one).
-    request_queue_size = 128
 
 
 class Hook:
@@ -58,7 +51,7 @@ class Hook:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
+        self.server = HttpServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
@@ -77,18 +78,23 @@ def test_the_outbox_corpus_starts_no_delivery_activity() -> None:
         assert name not in text, name
 
 
+def _scheduled(version: str) -> list[dict[str, Any]]:
+    """The activityTaskScheduled attributes of every history ``version`` holds."""
+    return [
+        event["activityTaskScheduledEventAttributes"]
+        for path in HISTORIES
+        if path.parent.name == version
+        for event in json.loads(path.read_text(encoding="utf-8"))["events"]
+        if "activityTaskScheduledEventAttributes" in event
+    ]
+
+
 def test_the_background_corpus_records_escalations_at_background_priority() -> None:
     """v5-background: an escalation's record is scheduled at priority 4 behind its patch
     marker; every other activity keeps the default (no priority key)."""
     v5 = [p for p in HISTORIES if p.parent.name == "v5-background"]
     assert {p.stem.split("_")[0] for p in v5} >= {"pbg", "sip", "ptka"}
-    scheduled = [
-        event["activityTaskScheduledEventAttributes"]
-        for path in v5
-        for event in json.loads(path.read_text(encoding="utf-8"))["events"]
-        if "activityTaskScheduledEventAttributes" in event
-    ]
-    keys = [a.get("priority", {}).get("priorityKey", 0) for a in scheduled]
+    keys = [a.get("priority", {}).get("priorityKey", 0) for a in _scheduled("v5-background")]
     assert keys.count(4) >= 1
     assert set(keys) == {0, 4}
 
@@ -111,13 +117,7 @@ def test_the_issue_in_one_corpus_issues_with_one_activity() -> None:
         ("v7-issue-in-one", {"issue_permit"}, {"number_permit", "render_permit"}),
         ("v6-compressed", {"number_permit", "render_permit"}, {"issue_permit"}),
     ):
-        names = {
-            event["activityTaskScheduledEventAttributes"]["activityType"]["name"]
-            for path in HISTORIES
-            if path.parent.name == version
-            for event in json.loads(path.read_text(encoding="utf-8"))["events"]
-            if "activityTaskScheduledEventAttributes" in event
-        }
+        names = {a["activityType"]["name"] for a in _scheduled(version)}
         assert present <= names and not absent & names, version
 
 

@@ -7,7 +7,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import asyncpg
 import httpx
@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from loket.calendar import CalendarSnapshot
 from loket.route.loader import Catalog
-from tests.support import eventually
+from tests.support import HttpServer, eventually
 from tests.workflow.support import SECRETARIAT
 from tests.workflow.test_deadlines_ts import WIB, open_completeness_at, skip_to, submit, ts_env  # noqa: F401
 from worker import build_worker
@@ -49,7 +49,7 @@ class Webhook:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = HttpServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
