@@ -49,6 +49,7 @@ from _storm import opening_calendar, wait_for
 from escalation import LATENESS_SQL, start_applications
 
 from loket.calendar import Holiday
+from loket.settings import get_settings
 from workflows.messages import ApplicationView
 
 # Idul Fitri (two days) and the cuti bersama around it, ending yesterday: a real file
@@ -147,7 +148,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"opens {opens_at:%H:%M:%S} UTC, every storm reminder due at {due:%H:%M:%S} UTC"
             )
             regs, start_s = await start_applications(
-                stack, permit, calendar, task_queue, n + m, args.start_concurrency, PBG_FORM
+                stack,
+                permit,
+                calendar,
+                task_queue,
+                n + m,
+                args.start_concurrency,
+                PBG_FORM,
+                args.spread_s,
             )
             print(f"started {n + m} in {start_s:.1f}s", flush=True)
             decision_regs, storm_regs = regs[:m], regs[m:]
@@ -300,6 +308,12 @@ def parse_args() -> argparse.Namespace:
         help="lead = 30 s + (storm + decision applications) x this",
     )
     parser.add_argument("--timeout-s", type=float, default=420.0, help="after T0")
+    parser.add_argument(
+        "--spread-s",
+        type=int,
+        default=get_settings().escalation_spread_s,
+        help="the escalation spread window, as shipped by default (LOKET_ESCALATION_SPREAD_S)",
+    )
     add_worker_args(parser)
     return parser.parse_args()
 

@@ -97,8 +97,10 @@ async def start_applications(
     count: int,
     concurrency: int,
     form: dict[str, Any] | None = None,
+    spread_s: int = 0,
 ) -> tuple[list[str], float]:
-    """Submit ``count`` applications (database row + workflow start); return the wall time."""
+    """Submit ``count`` applications (database row + workflow start); return the wall time.
+    ``spread_s``: the window their deadline loops' wake-ups are spread over."""
     regs: list[str] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
     for index in range(count):
@@ -115,6 +117,7 @@ async def start_applications(
                 form=form or {"note": "bench"},
                 task_queue=task_queue,
                 now=datetime.now(UTC),
+                escalation_spread_s=spread_s,
             )
             regs.append(submitted.registration_number)
 
@@ -163,7 +166,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             clock0 = monotonic()
             regs, start_s = await start_applications(
-                stack, permit, calendar, task_queue, n, args.start_concurrency
+                stack, permit, calendar, task_queue, n, args.start_concurrency, None, args.spread_s
             )
             print(f"started {len(regs)} workflows in {start_s:.1f}s ({n / start_s:.0f}/s)")
             opened_s = await wait_for(
@@ -363,6 +366,13 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--timeout-s", type=float, default=420.0, help="give up this long after the due instant"
+    )
+    parser.add_argument(
+        "--spread-s",
+        type=int,
+        default=0,
+        help="Loket's escalation spread window (LOKET_ESCALATION_SPREAD_S); default 0: every "
+        "rule fires at the instant, like the bare baseline's timers (the drain at once)",
     )
     parser.add_argument("--skip-bare", action="store_true", help="no bare baseline phase")
     parser.add_argument(

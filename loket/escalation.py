@@ -9,9 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Annotated
+
+from pydantic import Field
 
 from loket.calendar import Pause, WorkCalendar
 from loket.route.model import EscalationRule, PermitType, TaskStep
+
+# The window a deployment spreads its files' rules over (loket.case.escalation.spread), in
+# seconds; up to an hour, more than that would make a working-day rule's escalation later
+# than a supervisor would accept. The setting and the workflow input check this one bound.
+EscalationSpread = Annotated[int, Field(ge=0, le=3600)]
 
 
 def rules_for(permit: PermitType, step: TaskStep) -> list[EscalationRule]:

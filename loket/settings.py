@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from loket.escalation import EscalationSpread
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _PLACEHOLDER_SECRET = "development-only-secret-change-me"
 # Billing (issue 11): a payment callback's bank name, and its secret's rules.
@@ -42,6 +44,11 @@ class Settings(BaseSettings):
     # Upsert Loket's search attributes from workflows; off only for a Temporal server where
     # they are not registered.
     search_attributes: bool = True
+    # Rules of many files due at one instant (the morning after a holiday) fire over this
+    # window instead, spread by file (loket.case.escalation.spread): never early, at most
+    # the window late. Size it to the peak over the cluster's drain rate (bench/README.md);
+    # 0 fires each at its instant. Pinned in each application at submission.
+    escalation_spread_s: EscalationSpread = 240
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000

@@ -105,7 +105,7 @@ class PermitWorkflow:
                 raise ApplicationError(exc.message, type=STORE_REFUSED, non_retryable=True) from exc
         while not self._current.finished:
             seen = self._changes
-            due = None if self._halted else escalation.next_due(self._case, self._current)
+            due = None if self._halted else self._next_due()
             timeout = None if due is None else max(due[2] - workflow.now(), timedelta(0))
             try:
                 await workflow.wait_condition(
@@ -121,6 +121,10 @@ class PermitWorkflow:
         # before the run ends.
         await self._quiet()
         return self._view()
+
+    def _next_due(self) -> tuple[str, int, datetime] | None:
+        # Rules spread by file over the deployment's window (loket.case.escalation.spread).
+        return escalation.next_due(self._case, self._current, self._input.escalation_spread_s)
 
     async def _escalate(self) -> None:
         change = escalation.escalate_due(self._case, self._current, workflow.now())

@@ -7,8 +7,9 @@ covered years is not due (it cannot be computed): it never stops the case.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from loket.calendar import CalendarRangeError
 from loket.case import billing, deadline_policy, records
@@ -64,16 +65,37 @@ def candidates(case: Case, state: CaseState) -> list[tuple[StepClock, int, datet
 DEADLINE_POLICY = -1
 
 
-def next_due(case: Case, state: CaseState) -> tuple[str, int, datetime] | None:
-    """The next rule to fire: (step id, rule index, instant), or None; a deadline policy
-    due first is (step id, DEADLINE_POLICY, its deadline)."""
-    found = [(c.step_id, i, at) for c, i, at in candidates(case, state)]
+def next_due(case: Case, state: CaseState, spread_s: int = 0) -> tuple[str, int, datetime] | None:
+    """What the deadline loop wakes for next: (step id, rule index, when), or None.
+
+    A rule wakes it the file's :func:`spread` over ``spread_s`` after its instant; a
+    deadline policy (step id, DEADLINE_POLICY, its deadline) at its deadline, never spread:
+    the law dates a deemed approval there."""
+    offset = spread(state.registration_number, spread_s)
+    found = [(c.step_id, i, at + offset) for c, i, at in candidates(case, state)]
     found += [
         (c.step_id, DEADLINE_POLICY, at) for c, _, at in deadline_policy.candidates(case, state)
     ]
     if not found:
         return None
     return min(found, key=lambda c: c[2])
+
+
+def spread(registration_number: str, window_s: int) -> timedelta:
+    """How long after a rule's instant this file's deadline loop wakes: an offset in
+    [0, window_s), fixed for the file and uniform across files.
+
+    Issue 13 (the morning after Lebaran): every file received over a holiday counts from
+    the same opening, so thousands of rule instants coincide, and fired at once they queue
+    the staff's decisions behind them at the server for minutes. Spread by file, they fire
+    over the window instead: never early, at most the window late; the record keeps the
+    rule's own instant as ``scheduled_at``. The window is the deployment's
+    (``PermitInput.escalation_spread_s``)."""
+    if window_s <= 0:
+        return timedelta(0)
+    digest = hashlib.sha256(registration_number.encode()).digest()
+    micros = int.from_bytes(digest[:8], "big") % (window_s * 1_000_000)
+    return timedelta(microseconds=micros)
 
 
 def timer_summary(due: tuple[str, int, datetime]) -> str:

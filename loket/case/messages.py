@@ -14,6 +14,7 @@ from loket.calendar import CalendarSnapshot
 from loket.case.bill import Bill
 from loket.case.document_models import DocumentVerdict, DocumentVersion, VerdictInput
 from loket.case.state import CaseState
+from loket.escalation import EscalationSpread
 from loket.fees import FeeAssessment
 from loket.route.form import FormValue
 from loket.route.model import PermitType
@@ -53,6 +54,10 @@ class PermitInput(_Msg):
     data: dict[str, FormValue]
     applicant: Actor
     search_attributes: bool = True
+    # The window the deadline loop's wake-ups are spread over, by file
+    # (loket.case.escalation.spread). 0, the wake-up at the rule's instant, is every input
+    # from before the spread existed: their histories replay unchanged.
+    escalation_spread_s: EscalationSpread = 0
     # Carried by continue-as-new: the case as it stood (its data, clocks, audit chain).
     state: CaseState | None = None
 

@@ -81,6 +81,7 @@ async def submit(
         task_queue=services.settings.temporal_task_queue,
         now=utcnow(),
         search_attributes=services.settings.search_attributes,
+        escalation_spread_s=services.settings.escalation_spread_s,
         idempotency_key=f"submit:{idempotency_key}",
         access_code_secret=services.settings.secret_key.get_secret_value().encode(),
         contact=contact,

@@ -83,6 +83,7 @@ async def submit_application(
     task_queue: str,
     now: datetime,
     search_attributes: bool = True,
+    escalation_spread_s: int = 0,
     idempotency_key: str | None = None,
     access_code_secret: bytes | None = None,
     contact: ContactIn | None = None,
@@ -120,6 +121,7 @@ async def submit_application(
         data=data,
         applicant=Actor(username=f"applicant:{reg}", role="applicant"),
         search_attributes=search_attributes,
+        escalation_spread_s=escalation_spread_s,
     )
     try:
         handle: WorkflowHandle[Any, ApplicationView] = await client.start_workflow(

@@ -171,3 +171,11 @@ def test_the_timer_says_which_it_waits_for() -> None:
         "deadline policy tech"
     )
     assert escalation.timer_summary(("tech", 2, at)) == "escalate tech (rule 2)"  # as before
+
+
+def test_a_policy_is_taken_at_its_deadline_whatever_the_spread() -> None:
+    """The deployment's spread (issue 13) delays escalation rules only: a deemed approval is
+    dated by law at the deadline."""
+    case = Case(PARALLEL, CALENDAR)
+    state = case.start("PAR-2027-000003", {}, APPLICANT, START).state
+    assert escalation.next_due(case, state, 3600) == escalation.next_due(case, state)

@@ -231,6 +231,9 @@ SCENARIOS: dict[str, tuple[str, dict[str, Any], Any]] = {
 # Scenarios on a route whose first step falls due within the recording: a 1 working hour
 # deadline with a reminder at 1 %, on a calendar whose office is open round the clock.
 REMINDING = {"pbg_reminded"}
+# Every recorded application spreads its escalations (issue 13) over a window short enough
+# to keep the recording quick: the reminder fires up to this long after its 36 s.
+SPREAD_S = 20
 _ROUND_THE_CLOCK = (OfficeSession(opens=time(0), closes=time(23, 59, 59, 999_999)),)
 
 
@@ -275,6 +278,7 @@ async def record(client: Client, dsn: str, version: str, files: Path) -> None:
                     form=form,
                     task_queue=task_queue,
                     now=utcnow(),
+                    escalation_spread_s=SPREAD_S,
                 )
                 while not await pool.fetchval(
                     "SELECT last_seq FROM applications WHERE registration_number = $1",

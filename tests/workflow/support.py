@@ -47,6 +47,7 @@ async def submit_pbg(
     *,
     now: datetime | None = None,
     form: dict[str, Any] = PBG_FORM,
+    escalation_spread_s: int = 0,
 ) -> Submitted:
     """A PBG application, returned once its first task row is written (by the workflow's
     first activity, shortly after the start)."""
@@ -58,6 +59,7 @@ async def submit_pbg(
         form=form,
         task_queue=task_queue,
         now=now or datetime.now(UTC),
+        escalation_spread_s=escalation_spread_s,
     )
     await eventually(
         lambda: open_tasks(pool, submitted.registration_number), lambda s: s == ["registration"]

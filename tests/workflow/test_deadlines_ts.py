@@ -21,6 +21,7 @@ from temporalio.testing import WorkflowEnvironment
 from loket import embedded as services
 from loket import search_attributes as sa
 from loket.calendar import CalendarSnapshot, Holiday
+from loket.case.escalation import spread
 from loket.route.loader import Catalog
 from loket.services.submission import Submitted
 from loket.temporal_codec import DATA_CONVERTER
@@ -39,6 +40,7 @@ from workflows.shell import RECORD_ACTIVITY
 
 WIB = timezone(timedelta(hours=7))
 TOLERANCE = timedelta(seconds=2)  # the update that opens a step lands a few ms after t0
+SPREAD_S = 240  # the shipped default: each file's rules fire a fixed offset after the instant
 SUPERVISOR = Actor(username="sari", role="supervisor", agency="dpupr")
 
 pytestmark = pytest.mark.timeout(180)
@@ -63,9 +65,12 @@ async def submit(
     calendar: CalendarSnapshot,
     task_queue: str,
 ) -> Submitted:
-    """A PBG submitted at the test server's own (skipped-ahead) time."""
+    """A PBG submitted at the test server's own (skipped-ahead) time, its escalations
+    spread over SPREAD_S."""
     now = await env.get_current_time()
-    return await submit_pbg(env.client, pool, catalog, calendar, task_queue, now=now)
+    return await submit_pbg(
+        env.client, pool, catalog, calendar, task_queue, now=now, escalation_spread_s=SPREAD_S
+    )
 
 
 async def skip_to(env: WorkflowEnvironment, instant: datetime) -> None:
@@ -142,7 +147,8 @@ async def test_ladder_fires_at_the_working_instants_around_idul_fitri(
         ]
         for row, (instant, action, recipient, level) in zip(fired, expected, strict=True):
             assert close(row["scheduled_at"], instant), (row, instant)
-            assert close(row["at"], instant), (row, instant)
+            # Recorded when the file's timer woke: the instant plus the file's own spread.
+            assert close(row["at"], instant + spread(reg, SPREAD_S)), (row, instant)
             assert (row["action"], row["recipient"], row["level"]) == (action, recipient, level)
 
         view = await submitted.handle.query("view", result_type=ApplicationView)
@@ -271,7 +277,8 @@ async def test_an_extension_moves_the_pending_timers(
             lambda rows: any(r["action"] == "notify" for r in rows),
         )
         notify = next(r for r in fired if r["action"] == "notify")
-        assert close(notify["scheduled_at"], new_due) and close(notify["at"], new_due)
+        assert close(notify["scheduled_at"], new_due)
+        assert close(notify["at"], new_due + spread(reg, SPREAD_S))
         extended = await pool.fetchval(
             "SELECT details FROM audit_events WHERE registration_number = $1 AND event = 'deadline_extended'",
             reg,

@@ -80,6 +80,9 @@ async def start_review_at(
         form={},
         task_queue=task_queue,
         now=await env.get_current_time(),
+        # An hour's escalation spread (issue 13): a deemed approval is never spread, so the
+        # tests below still find it taken at the deadline itself.
+        escalation_spread_s=3600,
     )
     reg = submitted.registration_number
     await eventually(lambda: open_tasks(pool, reg), lambda s: s == ["intake"])

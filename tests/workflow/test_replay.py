@@ -21,7 +21,9 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, WorkflowReplayResult
 
+from loket.case.escalation import spread
 from loket.temporal_codec import DATA_CONVERTER, ENCODING
+from tests.workflow.record_histories import SPREAD_S
 from worker import workflow_runner
 from workflows.permit import PermitWorkflow
 
@@ -38,6 +40,7 @@ WITH_EVERY_TYPE = (
     "v5-background",
     "v6-compressed",
     "v7-issue-in-one",
+    "v8-escalation-spread",
 )
 
 
@@ -119,6 +122,20 @@ def test_the_issue_in_one_corpus_issues_with_one_activity() -> None:
     ):
         names = {a["activityType"]["name"] for a in _scheduled(version)}
         assert present <= names and not absent & names, version
+
+
+def test_the_spread_corpus_wakes_its_reminder_the_files_offset_late() -> None:
+    """v8-escalation-spread: recorded with an escalation spread of SPREAD_S, so the reminder
+    due 36 s after submission (1 % of a working hour) is timed that plus the file's offset;
+    v7's, recorded before the spread, at the 36 s."""
+    for version, window in (("v8-escalation-spread", SPREAD_S), ("v7-issue-in-one", 0)):
+        path = HERE / "histories" / version / "pbg_reminded.json"
+        events = json.loads(path.read_text(encoding="utf-8"))["events"]
+        reg = events[0]["workflowExecutionStartedEventAttributes"]["workflowId"]
+        first = next(e for e in events if "timerStartedEventAttributes" in e)
+        timeout = float(first["timerStartedEventAttributes"]["startToFireTimeout"].rstrip("s"))
+        expected = 36 + spread(reg, window).total_seconds()
+        assert abs(timeout - expected) < 1, (version, timeout, expected)
 
 
 async def _replay(path: Path, *, sandboxed: bool = False) -> WorkflowReplayResult:
