@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.harness import Api
+import pytest
+
+from loket.case.messages import PermitInput
+from tests.api.harness import Api, idempotent
 from tests.support import eventually
 
 
@@ -43,3 +46,34 @@ async def test_a_task_page_shows_the_version_the_application_is_pinned_to(api: A
         assert "hold" in r.json()["outcomes"]
     finally:
         catalog.permits["PBG"] = v1
+
+
+async def _pinned_spread(api: Api, workflow_id: str) -> int:
+    """The escalation spread in the workflow's start input, as the worker reads it."""
+    history = await api.services.client.get_workflow_handle(workflow_id).fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    (pinned,) = await api.services.client.data_converter.decode(
+        started.input.payloads, [PermitInput]
+    )
+    assert isinstance(pinned, PermitInput)
+    return pinned.escalation_spread_s
+
+
+async def test_the_escalation_spread_is_pinned_in_each_application_at_submission(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13: the deployment's spread goes into every submission's workflow input, an
+    application's or a complaint's; a later change applies to files submitted after it."""
+    settings = api.services.settings
+    assert settings.escalation_spread_s == 240  # the shipped default
+    before = (await api.submit())["registration_number"]
+    monkeypatch.setattr(settings, "escalation_spread_s", 30)
+    after = (await api.submit())["registration_number"]
+    r = await api.http.post(
+        "/api/public/complaints",
+        json={"form": {"subject": "Antrean", "description": "Lama."}},
+        headers=idempotent("spread-pinned-complaint"),
+    )
+    assert r.status_code == 201, r.text
+    complaint = r.json()["tracking_number"]
+    assert [await _pinned_spread(api, w) for w in (before, after, complaint)] == [240, 30, 30]
