@@ -159,6 +159,7 @@ def build_worker(
 ) -> LoketWorker:
     """``tuning``: further ``temporalio.worker.Worker`` options (cache and slot sizes, the
     benchmarks' knobs)."""
+    metrics.watch_gc()
     records = RecordActivities(pool)
     http = http or httpx.AsyncClient()
     notify = NotifyActivities(pool, webhook_url, http)

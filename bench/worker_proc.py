@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from bare_workflow import BARE_ACTIVITIES, BARE_WORKFLOWS, bare_open_step
 from temporalio.client import Client
 from temporalio.worker import PollerBehaviorSimpleMaximum, UnsandboxedWorkflowRunner, Worker
 
+from loket.logs import configure
 from loket.store.db import create_pool
 from loket.temporal_codec import DATA_CONVERTER
 from worker import build_worker
@@ -112,4 +114,7 @@ def parse_args() -> argparse.Namespace:
 
 
 if __name__ == "__main__":
+    # Warnings to stderr with their time, as `loket worker` logs them (a long GC pause, a
+    # refused batch): the benchmark's own output shows when they happened.
+    configure("text", "WARNING", stream=sys.stderr)
     asyncio.run(main(parse_args()))

@@ -13,9 +13,12 @@ that exporter's text to prometheus-client's, so Prometheus scrapes one target pe
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
+import time
 from collections.abc import Mapping
+from typing import Any
 
 import httpx
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
@@ -72,6 +75,50 @@ HTTP_SECONDS = Histogram(
     ["method", "route"],
     buckets=_HTTP_BUCKETS,
 )
+# A full collection walks every object of every cached workflow while the worker's Python
+# stands still: at thousands of cached cases it is the longest pause a decision can meet.
+GC_PAUSE_SECONDS = Histogram(
+    "loket_gc_pause_seconds",
+    "Python garbage collection pauses, by generation (2: a full collection)",
+    ["generation"],
+    buckets=(0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+_LONG_GC_S = 0.25  # logged as well: a pause a staff member could notice
+
+
+class _GcWatch:
+    """Times every collection (``gc.callbacks``; collections run on one thread at a time)."""
+
+    def __init__(self) -> None:
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self._started
+        generation = int(info["generation"])
+        GC_PAUSE_SECONDS.labels(generation=str(generation)).observe(pause)
+        if pause >= _LONG_GC_S:
+            log.warning(
+                "long garbage collection pause: generation %d, %.3f s",
+                generation,
+                pause,
+                extra={
+                    "generation": generation,
+                    "pause_s": round(pause, 3),
+                    "collected": info["collected"],
+                },
+            )
+
+
+_GC_WATCH = _GcWatch()
+
+
+def watch_gc() -> None:
+    """Time the process's garbage collections into ``loket_gc_pause_seconds``; once."""
+    if _GC_WATCH not in gc.callbacks:
+        gc.callbacks.append(_GC_WATCH)
 
 
 # --------------------------------------------------------------------------- domain

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
@@ -105,6 +108,29 @@ async def test_a_decision_moves_the_http_and_sdk_series_on_both_endpoints(
             "temporal_activity_execution_latency_count",
         ):
             assert total(after, series) > total(before, series), series
+
+
+async def test_the_worker_times_its_garbage_collections(ops_stack: OpsStack) -> None:
+    """Issue 13: a full collection stops a worker's Python for as long as it walks every
+    cached workflow; the worker (build_worker) serves every collection's pause."""
+    samples = await scrape(ops_stack.worker_ops)
+    assert total(samples, "loket_gc_pause_seconds_count", generation="0") > 0
+
+
+def test_a_full_collection_is_timed_and_a_long_one_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    metrics.watch_gc()
+    metrics.watch_gc()
+    assert gc.callbacks.count(metrics._GC_WATCH) == 1
+    before = REGISTRY.get_sample_value("loket_gc_pause_seconds_count", {"generation": "2"}) or 0
+    monkeypatch.setattr(metrics, "_LONG_GC_S", 0.0)
+    with caplog.at_level(logging.WARNING, logger="loket.metrics"):
+        gc.collect()
+    after = REGISTRY.get_sample_value("loket_gc_pause_seconds_count", {"generation": "2"})
+    assert after == before + 1
+    (logged,) = [r for r in caplog.records if getattr(r, "generation", None) == 2]
+    assert logged.pause_s >= 0  # type: ignore[attr-defined]
 
 
 @dataclass
