@@ -87,7 +87,12 @@ _LONG_GC_S = 0.25  # logged as well: a pause a staff member could notice
 
 
 class _GcWatch:
-    """Times every collection (``gc.callbacks``; collections run on one thread at a time)."""
+    """Times every collection (``gc.callbacks``; collections run on one thread at a time).
+
+    Python code inside a collection lets the GIL change hands mid-conversion of an AST, which
+    on Python 3.11 opens CPython's converter race (gh-106905) to two threads converting at
+    once; the worker's only converter, traceback carets, suppresses the error it raises.
+    """
 
     def __init__(self) -> None:
         self._started = 0.0
@@ -119,6 +124,11 @@ def watch_gc() -> None:
     """Time the process's garbage collections into ``loket_gc_pause_seconds``; once."""
     if _GC_WATCH not in gc.callbacks:
         gc.callbacks.append(_GC_WATCH)
+
+
+def unwatch_gc() -> None:
+    if _GC_WATCH in gc.callbacks:
+        gc.callbacks.remove(_GC_WATCH)
 
 
 # --------------------------------------------------------------------------- domain

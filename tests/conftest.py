@@ -38,7 +38,11 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from loket import embedded as services
+from loket import metrics
 from loket.temporal_codec import DATA_CONVERTER
+from tests import ast_lock
+
+ast_lock.install()  # before any worker thread exists; why: tests/ast_lock.py
 
 # Files a test's worker stores (issued permits' PDFs) go to a folder of this run, never to
 # the repository's data/: workers built without settings read it from the environment.
@@ -46,6 +50,14 @@ os.environ.setdefault(
     "LOKET_FILE_STORE_URL",
     f"file://{Path(tempfile.gettempdir()) / f'loket-test-files-{os.getpid()}'}",
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _gc_watch_ends_with_the_session() -> Iterator[None]:
+    """Workers register the GC pause callback for the life of their process; the suite's
+    process outlives its captured streams, where the callback's warnings would go."""
+    yield
+    metrics.unwatch_gc()
 
 
 @pytest.fixture(scope="session")
