@@ -90,8 +90,8 @@ class _GcWatch:
     """Times every collection (``gc.callbacks``; collections run on one thread at a time).
 
     Python code inside a collection lets the GIL change hands mid-conversion of an AST, which
-    on Python 3.11 opens CPython's converter race (gh-106905) to two threads converting at
-    once; the worker's only converter, traceback carets, suppresses the error it raises.
+    on Python 3.11 opens CPython's converter race (gh-106905) to another thread converting;
+    a worker's only conversion, the traceback's caret parse, suppresses the error it raises.
     """
 
     def __init__(self) -> None:

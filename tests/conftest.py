@@ -40,9 +40,9 @@ from temporalio.testing import WorkflowEnvironment
 from loket import embedded as services
 from loket import metrics
 from loket.temporal_codec import DATA_CONVERTER
-from tests import ast_lock
+from tests import ast_guard
 
-ast_lock.install()  # before any worker thread exists; why: tests/ast_lock.py
+ast_guard.install()  # before any worker thread exists; why: tests/ast_guard.py
 
 # Files a test's worker stores (issued permits' PDFs) go to a folder of this run, never to
 # the repository's data/: workers built without settings read it from the environment.
