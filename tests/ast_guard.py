@@ -29,7 +29,6 @@ from typing import Any
 
 _LOCK = threading.RLock()  # re-entrant: a nested compile that is no conversion must not hang
 _COMPILE = builtins.compile
-_ANCHORS = traceback._extract_caret_anchors_from_line_segment  # type: ignore[attr-defined]
 
 
 def _serialized_compile(*args: Any, **kwargs: Any) -> Any:
@@ -44,11 +43,6 @@ def _no_anchors(segment: str) -> None:
 def install() -> None:
     builtins.compile = _serialized_compile
     traceback._extract_caret_anchors_from_line_segment = _no_anchors  # type: ignore[attr-defined]
-
-
-def uninstall() -> None:
-    builtins.compile = _COMPILE
-    traceback._extract_caret_anchors_from_line_segment = _ANCHORS  # type: ignore[attr-defined]
 
 
 def installed() -> bool:
